@@ -1,0 +1,5 @@
+"""Allow ``python -m introd``."""
+
+from introd.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The `introd` command line; the only place exceptions become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from introd import __version__
+from introd.errors import IntrodError, UserError
+
+log = logging.getLogger("introd")
+
+EXIT_CODES = """exit status:
+  0  success
+  1  unexpected error (a bug: please report it with the -v output)
+  2  bad usage or configuration, or a missing credential
+  3  TLS certificate or hostname verification failed
+  4  the server rejected the login
+  5  network error: server unreachable, connection dropped or timed out
+  6  the state file is locked by another introd or unusable
+"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", type=Path, metavar="PATH",
+                        help="config file (default: $XDG_CONFIG_HOME/introd/config.toml)")
+    verbosity = common.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_const", const=1, dest="verbosity", default=0,
+                           help="debug logging, with tracebacks")
+    verbosity.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity",
+                           help="only warnings and errors")
+
+    parser = argparse.ArgumentParser(
+        prog="introd",
+        description="Keeps business introductions moving: watches your mailbox over IMAP, recognises intro "
+        "threads, writes reply drafts into Drafts (never sends) and files reminders.",
+        epilog=EXIT_CODES,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"introd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], formatter_class=_formatter, epilog=EXIT_CODES,
+                         help="sync the mailbox and act on due intros",
+                         description="Sync headers of INBOX, Sent and Drafts, classify intro candidates and "
+                         "track intro state. With --once, one full pass over every account, then exit.")
+    run.add_argument("--once", action="store_true", help="one full pass, then exit")
+    run.add_argument("--dry-run", action="store_true",
+                     help="decide and log what would be done; write nothing to the mailbox")
+
+    check = sub.add_parser("check-config", parents=[common], formatter_class=_formatter, epilog=EXIT_CODES,
+                           help="validate the config (and optionally log in)",
+                           description="Validate the config file and show what introd understood. "
+                           "With --connect, log in to each account and show its capabilities and folders.")
+    check.add_argument("--connect", action="store_true",
+                       help="log in to each account; print capabilities and resolved folders")
+
+    setpw = sub.add_parser("set-password", parents=[common], formatter_class=_formatter,
+                           help="store an account's password in the system keyring",
+                           description="Prompt for the password of ACCOUNT and store it in the system "
+                           "keyring (service \"introd\", user ACCOUNT). Reads one line from stdin when stdin "
+                           "is not a terminal.")
+    setpw.add_argument("account", metavar="ACCOUNT", help="the account's name in the config")
+
+    status = sub.add_parser("status", parents=[common], formatter_class=_formatter,
+                            help="show per-account sync state, intros by stage and pending actions",
+                            description="Read the state file and show, per account: last successful sync, "
+                            "last error, messages indexed, intros by stage and pending actions.")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    explain = sub.add_parser("explain", parents=[common], formatter_class=_formatter,
+                             help="show why a message was (or was not) taken for an intro",
+                             description="Classify message files (or a message from the state store) and "
+                             "show the label, the rules that fired with their evidence, and, for messages "
+                             "from the state store, the thread's intro state and due actions.")
+    explain.add_argument("files", nargs="*", type=Path, metavar="FILE.eml", help="RFC 5322 message files")
+    explain.add_argument("--message-id", metavar="ID", help="explain a message from the state store")
+    explain.add_argument("--account", metavar="NAME", help="account for --message-id (default: first)")
+    explain.add_argument("--user", action="append", default=[], metavar="ADDRESS",
+                         help="the user's own address when explaining files (default: the config's, if any)")
+    explain.add_argument("--now", metavar="TIME",
+                         help="the clock for intro state, ISO 8601 (default: the current time)")
+    explain.add_argument("--json", action="store_true", help="one JSON object per message, one per line")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `introd` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    from introd.logs import setup_logging
+
+    setup_logging(args.verbosity)
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        print(f"introd: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except IntrodError as exc:
+        print(f"introd: error: {exc}", file=sys.stderr)
+        log.debug("details", exc_info=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from introd import commands
+
+    handler = {
+        "run": commands.cmd_run,
+        "check-config": commands.cmd_check_config,
+        "set-password": commands.cmd_set_password,
+        "status": commands.cmd_status,
+        "explain": commands.cmd_explain,
+    }[args.command]
+    return handler(args)
+
+
+def read_password(prompt: str) -> str:
+    """Prompt without echo on a terminal; read one line from a pipe otherwise."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def print_json(data: Any) -> None:
+    """Print one JSON document on one line."""
+    print(json.dumps(data, ensure_ascii=False, default=str))

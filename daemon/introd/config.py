@@ -1,0 +1,365 @@
+"""TOML -> frozen dataclasses, validated once; every error names the file and key path."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from introd.errors import ConfigError
+from introd.intros import Timing
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+SECURITY_MODES = ("tls", "starttls", "plain")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One [[accounts]] table: where the mailbox is and who the user is there."""
+
+    name: str
+    addresses: tuple[str, ...]
+    display_name: str = ""
+    backend: str = "imap"  # imap | maildir
+    host: str = ""
+    port: int = 993
+    security: str = "tls"
+    username: str = ""
+    password_env: str | None = None
+    password_command: str | None = None
+    credential: str | None = None  # systemd credential name (default: the account name)
+    ca_file: str | None = None
+    maildir: str | None = None  # path of a local Maildir (backend = "maildir")
+    watch: tuple[str, ...] = ("INBOX",)
+    timeout: float = 60.0
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when ``host`` is a loopback name or address (plain IMAP is allowed only there)."""
+        return is_loopback_host(self.host)
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """[state]: where the SQLite state lives."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class DraftsConfig:
+    """[drafts]: limits and templates for the drafts introd writes."""
+
+    max_per_pass: int = 20
+    templates: Path | None = None
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    """[reminders]: the folder introd files reminders in."""
+
+    folder: str = "Intros/Reminders"
+    done_folder: str = "Intros/Done"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    path: Path
+    state: StateConfig
+    accounts: tuple[AccountConfig, ...]
+    timing: Timing = field(default_factory=Timing)
+    drafts: DraftsConfig = field(default_factory=DraftsConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    log_format: str = "text"  # text | json
+
+    def account(self, name: str) -> AccountConfig:
+        """The account called ``name``; ConfigError when there is none."""
+        for acct in self.accounts:
+            if acct.name == name:
+                return acct
+        names = ", ".join(a.name for a in self.accounts)
+        raise ConfigError(str(self.path), "accounts", f"no account named {name!r} (have: {names})")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and loopback IP literals."""
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def xdg_dir(env: str, fallback: str) -> Path:
+    """An XDG base directory: $ENV when absolute, else ~/fallback."""
+    value = os.environ.get(env, "")
+    return Path(value) if os.path.isabs(value) else Path.home() / fallback
+
+
+def default_config_path() -> Path:
+    """$XDG_CONFIG_HOME/introd/config.toml."""
+    return xdg_dir("XDG_CONFIG_HOME", ".config") / "introd" / "config.toml"
+
+
+def default_state_path() -> Path:
+    """$XDG_STATE_HOME/introd/introd.sqlite3 (systemd's $STATE_DIRECTORY when set)."""
+    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if state_dir:
+        return Path(state_dir) / "introd.sqlite3"
+    return xdg_dir("XDG_STATE_HOME", ".local/state") / "introd" / "introd.sqlite3"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate the config file; raise ConfigError naming file, key and expectation."""
+    path = path or default_config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found (create it from config.example.toml)") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "", "file is not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"TOML syntax error: {exc}") from None
+    return parse_config(data, path)
+
+
+class _Table:
+    """Typed access to one TOML table that remembers the key path for errors."""
+
+    def __init__(self, data: Mapping[str, Any], path: Path, where: str) -> None:
+        self.data = data
+        self.path = path
+        self.where = where
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(str(self.path), self.key(name), problem)
+
+    def get(self, name: str, kind: type[T], default: T | None = None, *, required: bool = False) -> T:
+        self.used.add(name)
+        if name not in self.data:
+            if required:
+                raise self.error(name, f"missing; expected {_kind_name(kind)}")
+            return default  # type: ignore[return-value]
+        value = self.data[name]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise self.error(name, f"expected {_kind_name(kind)}, got {_toml_type(value)} {value!r}")
+        return value  # type: ignore[no-any-return]
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self.get(name, str, default, required=required)
+        if value is not None and required and not value.strip():
+            raise self.error(name, "expected a non-empty string")
+        return value
+
+    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
+        value = self.get(name, int, default)
+        if not lo <= value <= hi:
+            raise self.error(name, f"expected an integer from {lo} to {hi}, got {value}")
+        return value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.get(name, str, default)
+        if value not in choices:
+            raise self.error(name, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...], *, nonempty: bool = False) -> tuple[str, ...]:
+        if nonempty and not default and name not in self.data:
+            self.used.add(name)
+            raise self.error(name, "missing; expected an array of strings")
+        value = self.get(name, list, list(default))
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.error(name, "expected a list of non-empty strings")
+        if nonempty and not value:
+            raise self.error(name, "expected at least one entry")
+        return tuple(value)
+
+    def table(self, name: str) -> _Table:
+        return _Table(self.get(name, dict, {}), self.path, self.key(name))
+
+    def check_unknown(self) -> None:
+        for name in self.data:
+            if name not in self.used:
+                known = ", ".join(sorted(self.used))
+                raise self.error(name, f"unknown key (known keys here: {known})")
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+            list: "an array", dict: "a table"}.get(kind, kind.__name__)
+
+
+def _toml_type(value: object) -> str:
+    return {str: "string", int: "integer", float: "float", bool: "boolean", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _expand(value: str) -> Path:
+    return Path(os.path.expandvars(os.path.expanduser(value)))
+
+
+def _relative_to(path: Path, base: Path) -> Path:
+    """Relative paths in the config are relative to the config file's directory."""
+    return path if path.is_absolute() else base / path
+
+
+def _existing_file(table: _Table, name: str, base: Path) -> str | None:
+    value = table.string(name)
+    if value is None:
+        return None
+    path = _relative_to(_expand(value), base)
+    if not path.is_file():
+        raise table.error(name, f"expected a readable file, {str(path)!r} does not exist")
+    return str(path)
+
+
+def _parse_account(table: _Table, base: Path) -> AccountConfig:
+    name = table.string("name", required=True)
+    backend = table.choice("backend", "imap", ("imap", "maildir"))
+    addresses = tuple(a.lower() for a in table.strings("addresses", (), nonempty=True))
+    for i, addr in enumerate(addresses):
+        if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
+            raise table.error(f"addresses[{i}]", f"expected an email address, got {addr!r}")
+    maildir = table.string("maildir")
+    host = table.string("host", "")
+    if backend == "imap" and not host:
+        raise table.error("host", "missing; expected the IMAP server's host name")
+    if backend == "maildir" and not maildir:
+        raise table.error("maildir", "missing; expected the path of a Maildir (backend = \"maildir\")")
+    security = table.choice("security", "tls", SECURITY_MODES)
+    port = table.integer("port", 993 if security == "tls" else 143, 1, 65535)
+    password_env = table.string("password_env")
+    password_command = table.string("password_command")
+    if password_env and password_command:
+        raise table.error("password_command", "set either password_env or password_command, not both")
+    for forbidden in ("password", "pass", "secret"):
+        if forbidden in table.data:
+            table.used.add(forbidden)
+            raise table.error(forbidden, "secrets never go in the config file; use password_env, "
+                              "password_command, a systemd credential or `introd set-password`")
+    acct = AccountConfig(
+        name=name,
+        addresses=addresses,
+        display_name=table.string("display_name", ""),
+        backend=backend,
+        host=host,
+        port=port,
+        security=security,
+        username=table.string("username", addresses[0]),
+        password_env=password_env,
+        password_command=password_command,
+        credential=table.string("credential"),
+        ca_file=_existing_file(table, "ca_file", base),
+        maildir=str(_relative_to(_expand(maildir), base)) if maildir else None,
+        watch=table.strings("watch", ("INBOX",), nonempty=True),
+        timeout=float(table.integer("timeout", 60, 1, 3600)),
+    )
+    if backend == "imap" and security == "plain" and not acct.is_loopback:
+        raise table.error("security", f"\"plain\" sends the password unencrypted; it is allowed only "
+                          f"for a loopback host, not {host!r} (use tls or starttls)")
+    table.check_unknown()
+    return acct
+
+
+def _parse_timing(table: _Table) -> Timing:
+    tz = table.string("timezone", _system_timezone())
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise table.error("timezone", f"expected an IANA time zone such as \"Europe/Berlin\", got {tz!r}") from None
+    timing = Timing(
+        owe_reply_days=table.integer("owe_reply_days", 2, 0, 365),
+        nudge_days=table.integer("nudge_days", 5, 1, 365),
+        max_nudges=table.integer("max_nudges", 2, 0, 10),
+        stalled_days=table.integer("stalled_days", 7, 1, 365),
+        followup_days=table.integer("followup_days", 21, 1, 365),
+        business_days=table.get("business_days", bool, False),
+        timezone=tz,
+    )
+    table.check_unknown()
+    return timing
+
+
+def _system_timezone() -> str:
+    """The system's IANA zone name from $TZ or /etc/localtime, else UTC."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz:
+        return tz
+    try:
+        target = os.readlink("/etc/localtime")
+    except OSError:
+        return "UTC"
+    marker = "zoneinfo/"
+    return target.split(marker, 1)[1] if marker in target else "UTC"
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate parsed TOML into a Config (pure; ``path`` only names the file in errors)."""
+    top = _Table(data, path, "")
+    base = path.parent
+    state = top.table("state")
+    state_path = state.string("path")
+    state.check_unknown()
+    raw_accounts = top.get("accounts", list, required=True)
+    if not raw_accounts:
+        raise top.error("accounts", "expected at least one [[accounts]] table")
+    accounts: list[AccountConfig] = []
+    for i, raw in enumerate(raw_accounts):
+        if not isinstance(raw, dict):
+            raise top.error(f"accounts[{i}]", "expected a table ([[accounts]])")
+        acct = _parse_account(_Table(raw, path, f"accounts[{i}]"), base)
+        if any(a.name == acct.name for a in accounts):
+            raise top.error(f"accounts[{i}].name", f"duplicate account name {acct.name!r}")
+        accounts.append(acct)
+    drafts = top.table("drafts")
+    templates = drafts.string("templates")
+    drafts_cfg = DraftsConfig(
+        max_per_pass=drafts.integer("max_per_pass", 20, 0, 1000),
+        templates=_expand(templates) if templates else None,
+    )
+    drafts.check_unknown()
+    reminders = top.table("reminders")
+    reminders_cfg = RemindersConfig(
+        folder=reminders.string("folder", "Intros/Reminders"),
+        done_folder=reminders.string("done_folder", "Intros/Done"),
+    )
+    reminders.check_unknown()
+    logging_tbl = top.table("logging")
+    log_format = logging_tbl.choice("format", "text", ("text", "json"))
+    logging_tbl.check_unknown()
+    config = Config(
+        path=path,
+        state=StateConfig(path=_expand(state_path) if state_path else default_state_path()),
+        accounts=tuple(accounts),
+        timing=_parse_timing(top.table("timing")),
+        drafts=drafts_cfg,
+        reminders=reminders_cfg,
+        log_format=log_format,
+    )
+    top.check_unknown()
+    return config
+

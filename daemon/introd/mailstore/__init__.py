@@ -1,0 +1,1 @@
+"""Mail stores: one Protocol (base.py), an IMAP and a Maildir backend."""

@@ -1,0 +1,90 @@
+"""The runner: reads the clock, opens connections, runs passes, records account status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from introd.config import AccountConfig, Config
+from introd.credentials import get_password
+from introd.errors import IntrodError
+from introd.mailstore.base import MailStore
+from introd.store import StateStore
+from introd.sync import PassReport, run_pass
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The current time, tz-aware (the only place introd reads the wall clock)."""
+    return datetime.now(timezone.utc)
+
+
+def open_store(account: AccountConfig) -> MailStore:
+    """Connect to the account's mail store (IMAP login, or open the local Maildir)."""
+    if account.backend == "maildir":
+        from introd.mailstore.maildir import MaildirStore
+
+        assert account.maildir is not None  # config validation guarantees it
+        return MaildirStore(account.maildir)
+    from introd.mailstore.imap import ImapStore
+
+    return ImapStore.connect(account, get_password(account))
+
+
+@dataclass
+class AccountResult:
+    """The outcome of one account's pass: a report, or the error that stopped it."""
+
+    account: str
+    report: PassReport | None = None
+    error: IntrodError | None = None
+
+
+def run_once(
+    config: Config,
+    state: StateStore,
+    *,
+    clock: Clock = system_clock,
+    connect: Callable[[AccountConfig], MailStore] = open_store,
+) -> list[AccountResult]:
+    """One full pass over every account; one account's failure never stops another."""
+    results: list[AccountResult] = []
+    for account in config.accounts:
+        result = AccountResult(account=account.name)
+        try:
+            store = connect(account)
+        except IntrodError as exc:
+            log.error("%s: %s", account.name, exc)
+            state.set_account_status(account.name, connected=False, error=str(exc))
+            result.error = exc
+            results.append(result)
+            continue
+        try:
+            result.report = run_pass(store, state, config, account, clock())
+            state.set_account_status(account.name, connected=True, synced=True)
+            log_report(result.report)
+        except IntrodError as exc:
+            log.error("%s: %s", account.name, exc)
+            log.debug("%s: pass failed", account.name, exc_info=True)
+            state.set_account_status(account.name, connected=False, error=str(exc))
+            result.error = exc
+        finally:
+            store.close()
+        results.append(result)
+    return results
+
+
+def log_report(report: PassReport) -> None:
+    """One line per folder and one summary line."""
+    for f in report.folders:
+        what = "unchanged" if f.unchanged else f"{f.new} new" + (" (UIDVALIDITY changed: resynced)" if f.resynced else "")
+        log.info("%s/%s [%s]: %s%s", report.account, f.folder, f.role, what,
+                 f", {f.skipped} skipped" if f.skipped else "")
+    due = sum(len(i.due) for i in report.intros)
+    log.info("%s: %d new candidates, %d bodies fetched, %d intros, %d due actions",
+             report.account, report.candidates, report.bodies_fetched, len(report.intros), due)

@@ -1,0 +1,373 @@
+"""SQLite state: sync positions, the header index, classifications, intros and the action ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from introd.errors import StateError
+from introd.message import Address, Message, Skipped
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE folders (
+    account TEXT NOT NULL, folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL, uidnext INTEGER NOT NULL,
+    highestmodseq INTEGER, synced_at TEXT NOT NULL,
+    PRIMARY KEY (account, folder)
+);
+CREATE TABLE messages (
+    account TEXT NOT NULL, folder TEXT NOT NULL, uid INTEGER NOT NULL,
+    message_id TEXT NOT NULL, date TEXT NOT NULL, record TEXT NOT NULL,
+    candidate INTEGER,  -- NULL = not evaluated yet, 0 = not a candidate, 1 = candidate
+    label TEXT, classification TEXT,
+    PRIMARY KEY (account, folder, uid)
+);
+CREATE INDEX messages_by_id ON messages (account, message_id);
+CREATE INDEX messages_candidates ON messages (account, candidate);
+CREATE TABLE skipped (
+    account TEXT NOT NULL, folder TEXT NOT NULL, uid INTEGER NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (account, folder, uid)
+);
+CREATE TABLE intros (
+    account TEXT NOT NULL, thread_id TEXT NOT NULL,
+    stage TEXT NOT NULL, role TEXT NOT NULL, subject TEXT NOT NULL, updated TEXT NOT NULL,
+    state TEXT NOT NULL, due TEXT NOT NULL,
+    PRIMARY KEY (account, thread_id)
+);
+CREATE TABLE ledger (
+    account TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, thread_id TEXT NOT NULL,
+    status TEXT NOT NULL, message_id TEXT, folder TEXT, uid INTEGER, content_hash TEXT,
+    created TEXT NOT NULL, updated TEXT NOT NULL,
+    PRIMARY KEY (account, key)
+);
+CREATE TABLE account_status (
+    account TEXT PRIMARY KEY, connected INTEGER NOT NULL, last_sync TEXT, last_error TEXT, updated TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class FolderPosition:
+    """Where the last sync of one folder stopped."""
+
+    uidvalidity: int
+    last_uid: int
+    uidnext: int
+    highestmodseq: int | None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One action introd took (or decided to take): keyed so it is never taken twice."""
+
+    key: str
+    kind: str
+    thread_id: str
+    status: str  # planned | done | dismissed | failed
+    message_id: str | None = None
+    folder: str | None = None
+    uid: int | None = None
+    content_hash: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def message_to_json(msg: Message) -> str:
+    """Serialise a Message record (dates as ISO 8601)."""
+    data = asdict(msg)
+    data["date"] = msg.date.isoformat()
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _address(raw: Any) -> Address:
+    return Address(name=raw["name"], email=raw["email"])
+
+
+def message_from_json(text: str) -> Message:
+    """Rebuild a Message record serialised by message_to_json."""
+    data = json.loads(text)
+    data["date"] = datetime.fromisoformat(data["date"])
+    data["sender"] = _address(data["sender"]) if data["sender"] else None
+    for key in ("to", "cc", "reply_to"):
+        data[key] = tuple(_address(a) for a in data[key])
+    for key in ("in_reply_to", "references", "automated", "flags"):
+        data[key] = tuple(data[key])
+    data["headers"] = tuple(tuple(h) for h in data["headers"])
+    known = Message.__dataclass_fields__
+    return Message(**{k: v for k, v in data.items() if k in known})
+
+
+class StateStore:
+    """The SQLite state file; one writer process at a time (``lock=True``)."""
+
+    def __init__(self, path: Path | str, *, lock: bool = False) -> None:
+        self.path = str(path)
+        self._lock_fd: int | None = None
+        memory = self.path == ":memory:"
+        if not memory:
+            parent = Path(self.path).parent
+            parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if lock:
+                self._acquire_lock()
+        old_umask = os.umask(0o077)  # the db, -wal and -shm files are created 0600
+        try:
+            if not memory and not os.path.exists(self.path):
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            if not memory:
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StateError(f"{self.path}: cannot open the state database: {exc}") from exc
+        finally:
+            os.umask(old_umask)
+
+    def _acquire_lock(self) -> None:
+        lock_path = self.path + ".lock"
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StateError(
+                f"{self.path} is in use by another introd process (lock {lock_path}); "
+                "stop it first or give this one another [state] path"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path}: state schema {version} is newer than this introd understands ({SCHEMA_VERSION})"
+            )
+        if version == 0:
+            with self.transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database and release the instance lock."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- sync positions -------------------------------------------------------------------
+    def folder_position(self, account: str, folder: str) -> FolderPosition | None:
+        """The stored sync position of one folder, or None before the first sync."""
+        row = self.db.execute(
+            "SELECT uidvalidity, last_uid, uidnext, highestmodseq FROM folders WHERE account=? AND folder=?",
+            (account, folder),
+        ).fetchone()
+        return FolderPosition(*row) if row else None
+
+    def set_folder_position(self, account: str, folder: str, pos: FolderPosition) -> None:
+        """Store the sync position reached."""
+        self.db.execute(
+            "INSERT INTO folders VALUES (?,?,?,?,?,?,?) ON CONFLICT(account, folder) DO UPDATE SET "
+            "uidvalidity=excluded.uidvalidity, last_uid=excluded.last_uid, uidnext=excluded.uidnext, "
+            "highestmodseq=excluded.highestmodseq, synced_at=excluded.synced_at",
+            (account, folder, pos.uidvalidity, pos.last_uid, pos.uidnext, pos.highestmodseq, _now()),
+        )
+
+    def reset_folder(self, account: str, folder: str) -> None:
+        """Forget a folder's index (UIDVALIDITY changed: its UIDs mean nothing now)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM messages WHERE account=? AND folder=?", (account, folder))
+            self.db.execute("DELETE FROM skipped WHERE account=? AND folder=?", (account, folder))
+            self.db.execute("DELETE FROM folders WHERE account=? AND folder=?", (account, folder))
+
+    # -- header index ---------------------------------------------------------------------
+    def add_messages(self, account: str, messages: Iterable[Message]) -> int:
+        """Insert header records (existing UIDs are replaced); returns how many."""
+        rows = [
+            (account, m.folder, m.uid, m.message_id, m.date.isoformat(), message_to_json(m))
+            for m in messages
+        ]
+        self.db.executemany(
+            "INSERT OR REPLACE INTO messages (account, folder, uid, message_id, date, record) VALUES (?,?,?,?,?,?)",
+            rows,
+        )
+        return len(rows)
+
+    def add_skipped(self, account: str, skipped: Skipped) -> None:
+        """Record a message that could not be parsed."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO skipped VALUES (?,?,?,?,?)",
+            (account, skipped.folder, skipped.uid or 0, skipped.reason, _now()),
+        )
+
+    def skipped_count(self, account: str) -> int:
+        """How many messages were skipped as malformed."""
+        return int(self.db.execute("SELECT count(*) FROM skipped WHERE account=?", (account,)).fetchone()[0])
+
+    def message_count(self, account: str, folder: str | None = None) -> int:
+        """Messages in the header index."""
+        if folder is None:
+            row = self.db.execute("SELECT count(*) FROM messages WHERE account=?", (account,)).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT count(*) FROM messages WHERE account=? AND folder=?", (account, folder)
+            ).fetchone()
+        return int(row[0])
+
+    def messages(self, account: str, *, candidates_only: bool = False) -> list[Message]:
+        """Header records (or full records for classified candidates) of an account."""
+        sql = "SELECT record FROM messages WHERE account=?" + (" AND candidate=1" if candidates_only else "")
+        return [message_from_json(r[0]) for r in self.db.execute(sql + " ORDER BY date", (account,))]
+
+    def messages_by_id(self, account: str, message_id: str) -> list[Message]:
+        """Every indexed copy of one Message-ID (a message can sit in several folders)."""
+        rows = self.db.execute(
+            "SELECT record FROM messages WHERE account=? AND message_id=?", (account, message_id)
+        )
+        return [message_from_json(r[0]) for r in rows]
+
+    def candidate_ids(self, account: str) -> set[str]:
+        """Message-IDs already marked as intro candidates."""
+        rows = self.db.execute("SELECT message_id FROM messages WHERE account=? AND candidate=1", (account,))
+        return {r[0] for r in rows}
+
+    def unevaluated(self, account: str) -> list[Message]:
+        """Header records not yet looked at by the candidate prefilter (new since the last pass)."""
+        rows = self.db.execute(
+            "SELECT record FROM messages WHERE account=? AND candidate IS NULL ORDER BY date", (account,)
+        )
+        return [message_from_json(r[0]) for r in rows]
+
+    def mark_evaluated(self, account: str, chosen: Iterable[Message]) -> None:
+        """Flag the chosen messages as candidates and every other unevaluated one as not."""
+        self.db.executemany(
+            "UPDATE messages SET candidate=1 WHERE account=? AND folder=? AND uid=?",
+            [(account, m.folder, m.uid) for m in chosen],
+        )
+        self.db.execute("UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
+
+    def unclassified_candidates(self, account: str) -> list[Message]:
+        """Candidates whose bodies have not been fetched and classified yet."""
+        rows = self.db.execute(
+            "SELECT record FROM messages WHERE account=? AND candidate=1 AND label IS NULL ORDER BY folder, uid",
+            (account,),
+        )
+        return [message_from_json(r[0]) for r in rows]
+
+    def save_classification(self, account: str, msg: Message, label: str, classification: str) -> None:
+        """Store the full record of a candidate and its classification (JSON)."""
+        self.db.execute(
+            "UPDATE messages SET record=?, label=?, classification=? WHERE account=? AND folder=? AND uid=?",
+            (message_to_json(msg), label, classification, account, msg.folder, msg.uid),
+        )
+
+    def classifications(self, account: str) -> dict[str, str]:
+        """message_id -> classification JSON for every classified candidate."""
+        rows = self.db.execute(
+            "SELECT message_id, classification FROM messages WHERE account=? AND classification IS NOT NULL",
+            (account,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    # -- intros -----------------------------------------------------------------------------
+    def save_intro(self, account: str, thread_id: str, stage: str, role: str, subject: str,
+                   state: str, due: str) -> None:
+        """Upsert one intro's state and due actions (JSON)."""
+        self.db.execute(
+            "INSERT INTO intros VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(account, thread_id) DO UPDATE SET "
+            "stage=excluded.stage, role=excluded.role, subject=excluded.subject, updated=excluded.updated, "
+            "state=excluded.state, due=excluded.due",
+            (account, thread_id, stage, role, subject, _now(), state, due),
+        )
+
+    def intros(self, account: str) -> list[sqlite3.Row]:
+        """Every known intro of an account."""
+        return list(self.db.execute("SELECT * FROM intros WHERE account=? ORDER BY updated", (account,)))
+
+    def intro_stage_counts(self, account: str) -> dict[str, int]:
+        """Intros by stage, for `status`."""
+        rows = self.db.execute(
+            "SELECT stage, count(*) FROM intros WHERE account=? GROUP BY stage ORDER BY stage", (account,)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- ledger -----------------------------------------------------------------------------
+    def ledger_get(self, account: str, key: str) -> LedgerEntry | None:
+        """The ledger entry for an action key, if the action was ever planned or taken."""
+        row = self.db.execute(
+            "SELECT key, kind, thread_id, status, message_id, folder, uid, content_hash FROM ledger "
+            "WHERE account=? AND key=?",
+            (account, key),
+        ).fetchone()
+        return LedgerEntry(*row) if row else None
+
+    def ledger_put(self, account: str, entry: LedgerEntry) -> None:
+        """Record (or update) an action; written before the mailbox is touched."""
+        now = _now()
+        self.db.execute(
+            "INSERT INTO ledger VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(account, key) DO UPDATE SET "
+            "status=excluded.status, message_id=excluded.message_id, folder=excluded.folder, "
+            "uid=excluded.uid, content_hash=excluded.content_hash, updated=excluded.updated",
+            (account, entry.key, entry.kind, entry.thread_id, entry.status, entry.message_id, entry.folder,
+             entry.uid, entry.content_hash, now, now),
+        )
+
+    def ledger(self, account: str) -> list[LedgerEntry]:
+        """Every ledger entry of an account, oldest first."""
+        rows = self.db.execute(
+            "SELECT key, kind, thread_id, status, message_id, folder, uid, content_hash FROM ledger "
+            "WHERE account=? ORDER BY created, key",
+            (account,),
+        )
+        return [LedgerEntry(*r) for r in rows]
+
+    # -- account status ---------------------------------------------------------------------
+    def set_account_status(self, account: str, *, connected: bool, synced: bool = False,
+                           error: str | None = None) -> None:
+        """Record whether the last attempt connected, when a sync last succeeded, and the last error."""
+        now = _now()
+        self.db.execute(
+            "INSERT INTO account_status VALUES (?,?,?,?,?) ON CONFLICT(account) DO UPDATE SET "
+            "connected=excluded.connected, last_sync=COALESCE(excluded.last_sync, account_status.last_sync), "
+            "last_error=excluded.last_error, updated=excluded.updated",
+            (account, int(connected), now if synced else None, error, now),
+        )
+
+    def account_status(self, account: str) -> dict[str, Any]:
+        """The stored status row of an account (empty before the first run)."""
+        row = self.db.execute("SELECT * FROM account_status WHERE account=?", (account,)).fetchone()
+        return dict(row) if row else {}

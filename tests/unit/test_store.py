@@ -1,0 +1,142 @@
+"""The SQLite state store: schema version, sync positions, header index, ledger, locking and file mode."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from introd.errors import StateError
+from introd.message import Address, Message, Skipped
+from introd.store import SCHEMA_VERSION, FolderPosition, LedgerEntry, StateStore, message_from_json, message_to_json
+
+WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+
+
+def msg(uid: int, mid: str = "", folder: str = "INBOX", refs: tuple[str, ...] = ()) -> Message:
+    return Message(
+        message_id=mid or f"m{uid}@example.com", subject=f"Subject {uid}", date=WHEN,
+        sender=Address("Kathy Lee", "kathy@example.com"), to=(Address("", "mary@example.com"),),
+        references=refs, folder=folder, uid=uid, flags=("\\Seen",), headers=(("Subject", f"Subject {uid}"),),
+    )
+
+
+@pytest.fixture
+def state() -> StateStore:
+    return StateStore(":memory:")
+
+
+def test_schema_version_is_set(state: StateStore) -> None:
+    """A new state file carries the current schema version in PRAGMA user_version."""
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_message_json_round_trip() -> None:
+    """A Message survives serialisation unchanged."""
+    m = msg(7, refs=("a@x", "b@x"))
+    assert message_from_json(message_to_json(m)) == m
+
+
+def test_folder_position_round_trip_and_reset(state: StateStore) -> None:
+    """Positions are stored per folder; a reset forgets the folder's messages and position only."""
+    state.set_folder_position("work", "INBOX", FolderPosition(11, 5, 6, 42))
+    state.set_folder_position("work", "Sent", FolderPosition(12, 2, 3, None))
+    state.add_messages("work", [msg(1), msg(2), msg(1, folder="Sent", mid="s1@x")])
+    assert state.folder_position("work", "INBOX") == FolderPosition(11, 5, 6, 42)
+    state.reset_folder("work", "INBOX")
+    assert state.folder_position("work", "INBOX") is None
+    assert state.message_count("work", "INBOX") == 0
+    assert state.message_count("work", "Sent") == 1
+    assert state.folder_position("work", "Sent") == FolderPosition(12, 2, 3, None)
+
+
+def test_candidates_are_evaluated_once(state: StateStore) -> None:
+    """New rows are unevaluated until marked; chosen ones become candidates, the rest are settled."""
+    state.add_messages("work", [msg(1), msg(2), msg(3)])
+    assert [m.uid for m in state.unevaluated("work")] == [1, 2, 3]
+    state.mark_evaluated("work", [msg(2)])
+    assert state.unevaluated("work") == []
+    assert state.candidate_ids("work") == {"m2@example.com"}
+    assert [m.uid for m in state.unclassified_candidates("work")] == [2]
+    state.save_classification("work", msg(2), "intro", '{"label": "intro"}')
+    assert state.unclassified_candidates("work") == []
+    assert state.classifications("work") == {"m2@example.com": '{"label": "intro"}'}
+
+
+def test_accounts_are_isolated(state: StateStore) -> None:
+    """One account's index never shows up in another's."""
+    state.add_messages("work", [msg(1)])
+    assert state.message_count("home") == 0
+    assert state.messages("home") == []
+
+
+def test_skipped_are_counted(state: StateStore) -> None:
+    """Malformed messages are recorded with their reason and counted."""
+    state.add_skipped("work", Skipped("INBOX", 9, "no header block"))
+    state.add_skipped("work", Skipped("INBOX", 9, "no header block"))
+    assert state.skipped_count("work") == 1
+
+
+def test_ledger_refuses_nothing_but_remembers_everything(state: StateStore) -> None:
+    """A ledger entry is found again by its key, and updating it keeps one row."""
+    entry = LedgerEntry("t1:nudge:mary@example.com:1", "nudge", "t1", "planned", "d1@introd")
+    state.ledger_put("work", entry)
+    assert state.ledger_get("work", entry.key) == entry
+    done = LedgerEntry(entry.key, "nudge", "t1", "done", "d1@introd", "Drafts", 17, "abc")
+    state.ledger_put("work", done)
+    assert state.ledger("work") == [done]
+    assert state.ledger_get("home", entry.key) is None
+
+
+def test_transaction_rolls_back_on_error(state: StateStore) -> None:
+    """An exception inside a transaction leaves nothing written."""
+    with pytest.raises(RuntimeError), state.transaction():
+        state.add_messages("work", [msg(1)])
+        raise RuntimeError("boom")
+    assert state.message_count("work") == 0
+
+
+def test_state_file_is_private(tmp_path: Path) -> None:
+    """The state file and its directory are created readable by the owner only."""
+    path = tmp_path / "sub" / "introd.sqlite3"
+    store = StateStore(path)
+    store.add_messages("work", [msg(1)])
+    store.close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+def test_second_writer_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    """Only one process may hold the state file's lock; the second gets a StateError naming the file."""
+    path = tmp_path / "introd.sqlite3"
+    first = StateStore(path, lock=True)
+    try:
+        with pytest.raises(StateError, match="in use by another introd"):
+            StateStore(path, lock=True)
+        reader = StateStore(path)  # readers such as `status` do not need the lock
+        reader.close()
+    finally:
+        first.close()
+    StateStore(path, lock=True).close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A state file from a newer introd is not touched."""
+    path = tmp_path / "introd.sqlite3"
+    store = StateStore(path)
+    store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    store.close()
+    with pytest.raises(StateError, match="newer"):
+        StateStore(path)
+
+
+def test_account_status_keeps_last_sync_across_errors(state: StateStore) -> None:
+    """A failed attempt records the error but keeps the time of the last successful sync."""
+    state.set_account_status("work", connected=True, synced=True)
+    synced = state.account_status("work")["last_sync"]
+    state.set_account_status("work", connected=False, error="connection refused")
+    row = state.account_status("work")
+    assert (row["connected"], row["last_error"], row["last_sync"]) == (0, "connection refused", synced)
