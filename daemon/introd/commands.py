@@ -10,7 +10,7 @@ from typing import Any
 
 from introd.config import AccountConfig, Config, load_config
 from introd.credentials import describe_source, store_in_keyring
-from introd.errors import UserError
+from introd.errors import UsageError, UserError
 from introd.store import StateStore
 
 log = logging.getLogger("introd")
@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from introd.runner import run_once
 
     if not args.once:
-        raise UserError("the long-running daemon is not available yet; use `introd run --once`")
+        raise UsageError("the long-running daemon is not available yet; use `introd run --once`")
     state = StateStore(config.state.path, lock=True)
     try:
         results = run_once(config, state)

@@ -169,11 +169,18 @@ class _Table:
             raise self.error(name, f"expected {_kind_name(kind)}, got {_toml_type(value)} {value!r}")
         return value  # type: ignore[no-any-return]
 
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+    def string(self, name: str, default: str = "", *, required: bool = False) -> str:
         value = self.get(name, str, default, required=required)
-        if value is not None and required and not value.strip():
+        if required and not value.strip():
             raise self.error(name, "expected a non-empty string")
         return value
+
+    def optional_string(self, name: str) -> str | None:
+        """The string at ``name``, or None when the key is absent."""
+        if name not in self.data:
+            self.used.add(name)
+            return None
+        return self.string(name)
 
     def integer(self, name: str, default: int, lo: int, hi: int) -> int:
         value = self.get(name, int, default)
@@ -228,7 +235,7 @@ def _relative_to(path: Path, base: Path) -> Path:
 
 
 def _existing_file(table: _Table, name: str, base: Path) -> str | None:
-    value = table.string(name)
+    value = table.optional_string(name)
     if value is None:
         return None
     path = _relative_to(_expand(value), base)
@@ -244,7 +251,7 @@ def _parse_account(table: _Table, base: Path) -> AccountConfig:
     for i, addr in enumerate(addresses):
         if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
             raise table.error(f"addresses[{i}]", f"expected an email address, got {addr!r}")
-    maildir = table.string("maildir")
+    maildir = table.optional_string("maildir")
     host = table.string("host", "")
     if backend == "imap" and not host:
         raise table.error("host", "missing; expected the IMAP server's host name")
@@ -252,8 +259,8 @@ def _parse_account(table: _Table, base: Path) -> AccountConfig:
         raise table.error("maildir", "missing; expected the path of a Maildir (backend = \"maildir\")")
     security = table.choice("security", "tls", SECURITY_MODES)
     port = table.integer("port", 993 if security == "tls" else 143, 1, 65535)
-    password_env = table.string("password_env")
-    password_command = table.string("password_command")
+    password_env = table.optional_string("password_env")
+    password_command = table.optional_string("password_command")
     if password_env and password_command:
         raise table.error("password_command", "set either password_env or password_command, not both")
     for forbidden in ("password", "pass", "secret"):
@@ -272,7 +279,7 @@ def _parse_account(table: _Table, base: Path) -> AccountConfig:
         username=table.string("username", addresses[0]),
         password_env=password_env,
         password_command=password_command,
-        credential=table.string("credential"),
+        credential=table.optional_string("credential"),
         ca_file=_existing_file(table, "ca_file", base),
         maildir=str(_relative_to(_expand(maildir), base)) if maildir else None,
         watch=table.strings("watch", ("INBOX",), nonempty=True),
@@ -322,7 +329,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     top = _Table(data, path, "")
     base = path.parent
     state = top.table("state")
-    state_path = state.string("path")
+    state_path = state.optional_string("path")
     state.check_unknown()
     raw_accounts = top.get("accounts", list, required=True)
     if not raw_accounts:
@@ -336,7 +343,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             raise top.error(f"accounts[{i}].name", f"duplicate account name {acct.name!r}")
         accounts.append(acct)
     drafts = top.table("drafts")
-    templates = drafts.string("templates")
+    templates = drafts.optional_string("templates")
     drafts_cfg = DraftsConfig(
         max_per_pass=drafts.integer("max_per_pass", 20, 0, 1000),
         templates=_expand(templates) if templates else None,

@@ -87,7 +87,7 @@ def _from_keyring(account: AccountConfig) -> str | None:
     except ImportError:  # pragma: no cover - keyring is a hard dependency
         return None
     try:
-        return keyring.get_password(KEYRING_SERVICE, account.name)  # type: ignore[no-any-return]
+        return keyring.get_password(KEYRING_SERVICE, account.name)
     except keyring.errors.KeyringError as exc:
         raise CredentialError(f"account {account.name!r}: keyring unavailable ({type(exc).__name__})") from None
 

@@ -19,6 +19,12 @@ class UserError(IntrodError):
     exit_code = 1
 
 
+class UsageError(UserError):
+    """The command line asked for something introd cannot do."""
+
+    exit_code = 2
+
+
 class ConfigError(UserError):
     """The configuration file is unreadable or invalid."""
 

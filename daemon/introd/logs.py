@@ -75,5 +75,7 @@ def setup_logging(verbosity: int = 0, fmt: str = "text", stream: object = None) 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("imapclient", "mailparser", "asyncio"):
+    for noisy in ("imapclient", "asyncio"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # mail-parser warns about every part it does not decode (text/calendar, ...): not the user's problem.
+    logging.getLogger("mailparser").setLevel(max(level, logging.ERROR))

@@ -82,7 +82,8 @@ def run_once(
 def log_report(report: PassReport) -> None:
     """One line per folder and one summary line."""
     for f in report.folders:
-        what = "unchanged" if f.unchanged else f"{f.new} new" + (" (UIDVALIDITY changed: resynced)" if f.resynced else "")
+        resynced = " (UIDVALIDITY changed: resynced)" if f.resynced else ""
+        what = "unchanged" if f.unchanged else f"{f.new} new{resynced}"
         log.info("%s/%s [%s]: %s%s", report.account, f.folder, f.role, what,
                  f", {f.skipped} skipped" if f.skipped else "")
     due = sum(len(i.due) for i in report.intros)

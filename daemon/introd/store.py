@@ -250,8 +250,12 @@ class StateStore:
 
     def messages(self, account: str, *, candidates_only: bool = False) -> list[Message]:
         """Header records (or full records for classified candidates) of an account."""
-        sql = "SELECT record FROM messages WHERE account=?" + (" AND candidate=1" if candidates_only else "")
-        return [message_from_json(r[0]) for r in self.db.execute(sql + " ORDER BY date", (account,))]
+        sql = (
+            "SELECT record FROM messages WHERE account=? AND candidate=1 ORDER BY date"
+            if candidates_only
+            else "SELECT record FROM messages WHERE account=? ORDER BY date"
+        )
+        return [message_from_json(r[0]) for r in self.db.execute(sql, (account,))]
 
     def messages_by_id(self, account: str, message_id: str) -> list[Message]:
         """Every indexed copy of one Message-ID (a message can sit in several folders)."""

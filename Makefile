@@ -1,0 +1,22 @@
+# introd: common tasks. `make test` is exactly what CI runs (.ci/run).
+.PHONY: quickstart test unit lint clean
+
+PY ?= python3
+
+quickstart:  ## install introd into .venv and check the example config
+	test -x .venv/bin/python || $(PY) -m venv .venv
+	.venv/bin/python -m pip install -q --disable-pip-version-check .
+	.venv/bin/introd check-config --config config.example.toml
+
+test:  ## install Dovecot and the test dependencies, then run everything (as CI does)
+	bash scripts/test.sh
+
+unit:  ## the fast unit tests only, in the existing .venv
+	.venv/bin/python -m pytest tests/unit -q
+
+lint:  ## ruff and mypy --strict
+	.venv/bin/ruff check daemon tests
+	.venv/bin/mypy
+
+clean:
+	rm -rf .venv .venv-py3.* build dist daemon/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,407 @@
+"""The IMAP mail store: imapclient for the session, raw imaplib for the bulk header fetch (RFC 3501, 9051)."""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import re
+import socket
+import ssl
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient import exceptions as imap_exc
+
+from introd.config import AccountConfig
+from introd.errors import AuthenticationError, MailStoreError, TLSError, TransientError
+from introd.mailstore.base import INDEX_HEADERS, FolderStatus, HeaderFetch, SpecialFolders
+from introd.mailstore.fetch_parse import compact_set, parse_header_fetch, parse_search
+from introd.mailstore.folders import ListEntry, parents, resolve_special_folders
+
+log = logging.getLogger(__name__)
+
+# UIDs per UID FETCH: bounded memory (~30 MB) and a short command (Dovecot's limit is 64 KB).
+HEADER_BATCH = 1000
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
+_HEADER_ITEMS = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(h.upper() for h in INDEX_HEADERS))
+
+
+@dataclass
+class StoreStats:
+    """What this connection cost: messages whose headers/bodies were fetched, and IMAP commands sent."""
+
+    headers_fetched: int = 0
+    bodies_fetched: int = 0
+    commands: int = 0
+    appended: int = 0
+
+
+def _norm_id(message_id: str) -> str:
+    return message_id.strip().strip("<>").strip()
+
+
+def _tls_context(account: AccountConfig) -> ssl.SSLContext:
+    """System trust plus ``ca_file``; certificates and hostnames are always verified."""
+    context = ssl.create_default_context()
+    if account.ca_file:
+        context.load_verify_locations(cafile=account.ca_file)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def _scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _connect_error(where: str, exc: BaseException) -> Exception:
+    """Map a failure while connecting to one of introd's one-line errors."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or str(exc)
+        return TLSError(f"{where}: TLS certificate verify failed: {reason}")
+    if isinstance(exc, ssl.CertificateError):  # pragma: no cover - alias of the above on 3.7+
+        return TLSError(f"{where}: TLS certificate verify failed: {exc}")
+    if isinstance(exc, ssl.SSLError):
+        return TLSError(f"{where}: TLS handshake failed: {exc.reason or exc}")
+    if isinstance(exc, ConnectionRefusedError):
+        return TransientError(f"{where}: connection refused")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return TransientError(f"{where}: timed out")
+    if isinstance(exc, socket.gaierror):
+        return TransientError(f"{where}: cannot resolve host: {exc.strerror or exc}")
+    if isinstance(exc, imaplib.IMAP4.abort):
+        return TransientError(f"{where}: connection lost: {exc}")
+    if isinstance(exc, OSError):
+        return TransientError(f"{where}: {exc.strerror or exc}")
+    return MailStoreError(f"{where}: {exc}")
+
+
+class ImapStore:
+    """A MailStore over one logged-in IMAP connection; folders are only EXAMINEd, never marked \\Seen."""
+
+    def __init__(self, client: IMAPClient, where: str) -> None:
+        self._client = client
+        self._where = where
+        self._caps: frozenset[str] | None = None
+        self._special: SpecialFolders | None = None
+        self._entries: list[ListEntry] | None = None
+        self._selected: tuple[str, bool] | None = None
+        self._closed = False
+        self.stats = StoreStats()
+
+    # -- connection -------------------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, account: AccountConfig, password: str) -> ImapStore:
+        """Open, secure (implicit TLS or STARTTLS), and log in; failures become one-line introd errors."""
+        where = f"{account.host}:{account.port}"
+        if account.security == "plain" and not account.is_loopback:
+            raise TLSError(f"{where}: refusing plain (unencrypted) IMAP to a non-loopback host")
+        if account.security not in ("tls", "starttls", "plain"):
+            raise MailStoreError(f"{where}: unknown security {account.security!r}")
+        client: IMAPClient | None = None
+        try:
+            context = _tls_context(account) if account.security != "plain" else None
+        except (OSError, ssl.SSLError) as exc:
+            raise TLSError(f"{where}: cannot load ca_file {account.ca_file}: {exc}") from exc
+        try:
+            client = IMAPClient(account.host, port=account.port, ssl=account.security == "tls",
+                                ssl_context=context, timeout=account.timeout)
+            if account.security == "starttls":
+                try:
+                    client.starttls(context)
+                except imap_exc.CapabilityError as exc:
+                    raise TLSError(f"{where}: server does not offer STARTTLS") from exc
+            try:
+                client.login(account.username, password)
+            except imap_exc.LoginError as exc:
+                detail = _scrub(re.sub(r"^b(['\"])(.*)\1$", r"\2", str(exc).strip()), password).strip()
+                raise AuthenticationError(
+                    f"{where}: login rejected for user {account.username}"
+                    + (f": {detail}" if detail else "")
+                ) from None
+        except (TLSError, AuthenticationError):
+            _quiet_shutdown(client)
+            raise
+        except (OSError, imaplib.IMAP4.error) as exc:
+            _quiet_shutdown(client)
+            mapped = _connect_error(where, exc)
+            raise mapped from exc
+        if not log.isEnabledFor(logging.DEBUG) and not logging.getLogger("imapclient").isEnabledFor(
+            logging.DEBUG
+        ):
+            # imaplib formats every response line for its debug log; skip that cost on bulk fetches.
+            client._imap.debug = 0
+        log.debug("%s: logged in as %s over %s", where, account.username, account.security)
+        return cls(client, where)
+
+    def close(self) -> None:
+        """Log out; safe to call twice and after the connection died."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._client.logout()
+        except Exception:  # the connection may already be gone; nothing to recover
+            log.debug("%s: logout failed", self._where, exc_info=True)
+            _quiet_shutdown(self._client)
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Map socket/protocol failures inside one operation to TransientError or MailStoreError."""
+        if self._closed:
+            raise MailStoreError(f"{self._where}: {what}: the store is closed")
+        try:
+            yield
+        except (TransientError, MailStoreError):
+            raise
+        except imaplib.IMAP4.abort as exc:
+            self._selected = None
+            raise TransientError(f"{self._where}: {what}: connection lost: {exc}") from exc
+        except (OSError, EOFError) as exc:
+            self._selected = None
+            raise _connect_error(f"{self._where}: {what}", exc) from exc
+        except imaplib.IMAP4.error as exc:  # NO / BAD: retrying will not help
+            raise MailStoreError(f"{self._where}: {what}: {exc}") from exc
+
+    # -- discovery ----------------------------------------------------------------------------------------
+
+    def capabilities(self) -> frozenset[str]:
+        """Upper-case capability names, as the server reported them after login."""
+        if self._caps is None:
+            with self._errors("CAPABILITY"):
+                raw = self._client.capabilities()
+                self._caps = frozenset(c.decode("ascii", "replace").upper() for c in raw)
+        return self._caps
+
+    def _list(self) -> list[ListEntry]:
+        if self._entries is not None:
+            return self._entries
+        caps = self.capabilities()
+        with self._errors("LIST"):
+            self.stats.commands += 1
+            if "SPECIAL-USE" in caps and "LIST-EXTENDED" in caps:
+                imap = self._client._imap
+                typ, data = imap._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
+                if typ != "OK":
+                    raise imaplib.IMAP4.error(f"LIST failed: {data}")
+                _, data = imap._untagged_response(typ, data, "LIST")
+                rows = self._client._proc_folder_list(data)
+            else:
+                rows = self._client.list_folders()
+        entries = []
+        for flags, delim, name in rows:
+            entries.append(ListEntry(
+                name=str(name),
+                flags=frozenset(_text(f) for f in flags),
+                delimiter=delim.decode("ascii") if isinstance(delim, bytes) else delim,
+            ))
+        self._entries = entries
+        return entries
+
+    def special_folders(self) -> SpecialFolders:
+        """INBOX, Sent, Drafts, Archive from SPECIAL-USE attributes, then common names (RFC 6154); cached."""
+        if self._special is None:
+            self._special = resolve_special_folders(self._list())
+        return self._special
+
+    def list_folders(self) -> list[str]:
+        """Every selectable folder name (decoded from modified UTF-7)."""
+        return [e.name for e in self._list() if e.selectable]
+
+    def ensure_folder(self, folder: str) -> None:
+        """Create ``folder`` and its parents (split on the server's delimiter) and subscribe to it."""
+        existing = {e.name for e in self._list()}
+        delimiter = self.special_folders().delimiter
+        for name in [*parents(folder, delimiter), folder]:
+            if name in existing:
+                continue
+            with self._errors(f"CREATE {name}"):
+                self.stats.commands += 2
+                try:
+                    self._client.create_folder(name)
+                except imaplib.IMAP4.error as exc:
+                    if "ALREADYEXISTS" not in str(exc).upper():
+                        raise
+                self._client.subscribe_folder(name)
+            log.info("%s: created folder %s", self._where, name)
+        self._entries = None
+        self._special = None
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def status(self, folder: str) -> FolderStatus:
+        """UIDVALIDITY, UIDNEXT, MESSAGES and (with CONDSTORE) HIGHESTMODSEQ via STATUS (RFC 3501, 7162)."""
+        what = ["UIDVALIDITY", "UIDNEXT", "MESSAGES"]
+        if "CONDSTORE" in self.capabilities():
+            what.append("HIGHESTMODSEQ")
+        with self._errors(f"STATUS {folder}"):
+            self.stats.commands += 1
+            raw = self._client.folder_status(folder, what)
+        data = {(k.decode() if isinstance(k, bytes) else str(k)).upper(): v for k, v in raw.items()}
+        modseq = data.get("HIGHESTMODSEQ")
+        return FolderStatus(uidvalidity=int(data["UIDVALIDITY"]), uidnext=int(data["UIDNEXT"]),
+                            exists=int(data["MESSAGES"]),
+                            highestmodseq=int(modseq) if modseq is not None else None)
+
+    def _select(self, folder: str, readonly: bool = True, fresh: bool = False) -> dict[bytes, Any]:
+        """EXAMINE (readonly) or SELECT ``folder`` unless it already is; ``fresh`` re-selects (new mail)."""
+        if not fresh and self._selected == (folder, readonly):
+            return {}
+        with self._errors(f"{'EXAMINE' if readonly else 'SELECT'} {folder}"):
+            self.stats.commands += 1
+            self._selected = None
+            response: dict[bytes, Any] = self._client.select_folder(folder, readonly=readonly)
+        self._selected = (folder, readonly)
+        return response
+
+    def _uids_after(self, after_uid: int) -> list[int]:
+        """UIDs > after_uid in the selected folder; ESEARCH keeps the answer short (RFC 4731)."""
+        imap = self._client._imap
+        criteria = f"UID {after_uid + 1}:*"
+        self.stats.commands += 1
+        if "ESEARCH" in self.capabilities():
+            imap.untagged_responses.pop("ESEARCH", None)
+            typ, data = imap.uid("SEARCH", "RETURN (ALL) " + criteria)
+            if typ != "OK":
+                raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
+            data = imap.untagged_responses.pop("ESEARCH", []) + [d for d in data if d]
+        else:
+            typ, data = imap.uid("SEARCH", criteria)
+            if typ != "OK":
+                raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
+        # "N:*" with N above every UID still matches the last message: keep only UIDs > after_uid.
+        return [u for u in parse_search(data) if u > after_uid]
+
+    def fetch_headers(self, folder: str, after_uid: int = 0) -> Iterator[HeaderFetch]:
+        """Index headers of messages with UID > after_uid, in UID order, in batches of HEADER_BATCH UIDs."""
+        self._select(folder, readonly=True, fresh=True)
+        items = "(UID FLAGS INTERNALDATE RFC822.SIZE "
+        if "X-GM-EXT-1" in self.capabilities():
+            items += "X-GM-THRID "
+        items += _HEADER_ITEMS + ")"
+        with self._errors(f"UID SEARCH {folder}"):
+            uids = self._uids_after(after_uid)
+        imap = self._client._imap
+        for start in range(0, len(uids), HEADER_BATCH):
+            chunk = uids[start:start + HEADER_BATCH]
+            with self._errors(f"UID FETCH {folder}"):
+                self.stats.commands += 1
+                imap.untagged_responses.pop("FETCH", None)  # drop stale unsolicited FETCH updates
+                typ, data = imap.uid("FETCH", compact_set(chunk), items)
+                if typ != "OK":
+                    raise imaplib.IMAP4.error(f"UID FETCH failed: {data}")
+                records = parse_header_fetch(data, lo=chunk[0], hi=chunk[-1])
+            wanted = set(chunk)
+            for record in records:
+                if record.uid in wanted:
+                    self.stats.headers_fetched += 1
+                    yield record
+
+    def fetch_messages(self, folder: str, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        """Full bytes of the given messages via BODY.PEEK[] (never sets \\Seen), in UID order."""
+        if not uids:
+            return
+        self._select(folder, readonly=True)
+        with self._errors(f"UID FETCH BODY {folder}"):
+            self.stats.commands += 1
+            response = self._client.fetch(sorted(set(uids)), ["BODY.PEEK[]"])
+        for uid in sorted(response):
+            body = response[uid].get(b"BODY[]")
+            if body is None:
+                continue
+            self.stats.bodies_fetched += 1
+            yield int(uid), bytes(body)
+
+    def fetch_flags(self, folder: str, uids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        """Current flags of the given UIDs; expunged UIDs are absent."""
+        wanted = sorted(set(uids))
+        if not wanted:
+            return {}
+        self._select(folder, readonly=True, fresh=True)
+        with self._errors(f"UID FETCH FLAGS {folder}"):
+            self.stats.commands += 1
+            response = self._client.fetch(wanted, ["FLAGS"])
+        out: dict[int, tuple[str, ...]] = {}
+        for uid, data in response.items():
+            if int(uid) in wanted and b"FLAGS" in data:
+                out[int(uid)] = tuple(_text(f) for f in data[b"FLAGS"] if _text(f) != "\\Recent")
+        return out
+
+    def _message_ids(self, uids: Sequence[int]) -> dict[int, str]:
+        """Message-ID (no brackets) of each UID in the selected folder."""
+        self.stats.commands += 1
+        response = self._client.fetch(list(uids), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        out: dict[int, str] = {}
+        for uid, data in response.items():
+            raw = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"") or b""
+            unfolded = bytes(raw).replace(b"\r\n", b"\n").replace(b"\n ", b" ").replace(b"\n\t", b" ")
+            m = re.search(rb"^message-id:\s*(.*?)\s*$", unfolded, re.IGNORECASE | re.MULTILINE)
+            out[int(uid)] = _norm_id(m.group(1).decode("utf-8", "replace")) if m else ""
+        return out
+
+    def find_message_id(self, folder: str, message_id: str) -> list[int]:
+        """UIDs whose Message-ID equals ``message_id`` (SEARCH HEADER, then an exact re-check)."""
+        wanted = _norm_id(message_id)
+        self._select(folder, readonly=True, fresh=True)
+        with self._errors(f"UID SEARCH {folder}"):
+            self.stats.commands += 1
+            hits = self._client.search(["HEADER", "Message-ID", f"<{wanted}>"])
+            if not hits:
+                return []
+            ids = self._message_ids(sorted(int(u) for u in hits))
+        return sorted(uid for uid, mid in ids.items() if mid == wanted)
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def append(self, folder: str, message: bytes, flags: Sequence[str], internaldate: datetime) -> int | None:
+        """APPEND one message; returns its UID from APPENDUID when the server has UIDPLUS (RFC 4315)."""
+        with self._errors(f"APPEND {folder}"):
+            self.stats.commands += 1
+            response = self._client.append(folder, message, flags=tuple(flags), msg_time=internaldate)
+        self.stats.appended += 1
+        m = _APPENDUID.search(response if isinstance(response, bytes) else str(response).encode())
+        return int(m.group(2)) if m else None
+
+    def delete_own(self, folder: str, uid: int, message_id: str) -> bool:
+        """Expunge exactly one message introd wrote, after re-checking its Message-ID (UID EXPUNGE, RFC 4315).
+
+        Returns False when the UID is gone or now holds another message; never runs a plain EXPUNGE.
+        """
+        if "UIDPLUS" not in self.capabilities():
+            raise MailStoreError(f"{self._where}: server lacks UIDPLUS: cannot expunge one message safely")
+        self._select(folder, readonly=False, fresh=True)
+        try:
+            with self._errors(f"delete UID {uid} in {folder}"):
+                current = self._message_ids([uid]).get(uid)
+                if current is None:
+                    return False
+                if current != _norm_id(message_id):
+                    log.warning("%s: not deleting %s UID %d: its Message-ID is <%s>, not <%s>",
+                                self._where, folder, uid, current, _norm_id(message_id))
+                    return False
+                self.stats.commands += 2
+                self._client.add_flags([uid], [b"\\Deleted"], silent=True)
+                self._client.uid_expunge([uid])
+        finally:
+            # Leave the read-write selection at once so nothing else can run with write access.
+            self._selected = None
+            with contextlib.suppress(Exception):
+                if not self._closed:
+                    self._select(folder, readonly=True)
+        return True
+
+
+def _text(value: object) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _quiet_shutdown(client: IMAPClient | None) -> None:
+    if client is None:
+        return
+    with contextlib.suppress(Exception):
+        client.shutdown()

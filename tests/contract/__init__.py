@@ -1,0 +1,1 @@
+"""One MailStore contract, run against every backend (Maildir and the real Dovecot)."""
