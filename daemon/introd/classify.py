@@ -1,9 +1,20 @@
-"""Explainable rules: a Message in, a label with the rules that fired and their evidence out."""
+"""Explainable rules: a Message in, a label with the rules that fired and their evidence out.
+
+Every rule is a named, precompiled regex (or a small structural check) that votes for one label; the primary
+label is the first voted label in ``Label`` order.  Labels that only make sense inside an intro conversation
+(opt-in answers, scheduling, thanks, channel switches) need *context*: the quoted intro below a reply, an
+intro subject, a relayed message, or an intro phrase in the message itself.  The rules are written from
+docs/intro-model.md and the etiquette articles, never tuned on single corpus files.
+"""
 
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from introd.message import Address, Message
 
 
 class Label(str, enum.Enum):
@@ -45,3 +56,765 @@ class Classification:
     def intro_related(self) -> bool:
         """True for every label but not_intro."""
         return self.label is not Label.NOT_INTRO
+
+    @property
+    def labels(self) -> frozenset[Label]:
+        """The primary label and every label in ``also``."""
+        return frozenset((self.label, *self.also))
+
+    @property
+    def has_context(self) -> bool:
+        """True when a context rule fired (quoted intro, intro subject, mention of an earlier intro)."""
+        return any(e.rule.startswith(CONTEXT_PREFIX) for e in self.evidence)
+
+
+CONTEXT_PREFIX = "context."
+SNIPPET = 120
+MAX_TEXT = 6000  # intros are short; a 200 kB newsletter must not cost 200 kB of regex work
+SALESY_THRESHOLD = 0.5
+
+_I = re.IGNORECASE | re.MULTILINE
+NAME = r"(?-i:[A-Z][\w'’-]+)"  # a capitalised word, whatever the surrounding flags
+_WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_NOT_A_NAME = (
+    r"(?!(?:" + _WEEKDAYS + r"|January|February|March|April|May|June|July|August|September|October|November"
+    r"|December|Today|Tomorrow|Me|Us|Up|Zoom|Teams|The|Our|Your|This|That|Deadline|Everyone|All)\b)"
+)
+
+# ----------------------------------------------------------------------------------------------------
+# Rule tables: (name, pattern), searched in the author's own words unless the table says otherwise.
+
+INTRO_RULES: tuple[tuple[str, str], ...] = (
+    ("intro.introduce_you",
+     r"\bintroduc(?:e|ing)\s+(?:you(?:\s+(?:both|two|all))?\s+(?:to|and)\b(?!\s+(?:our|the\s+(?:new|latest))\b)"
+     r"|y'?all\b|both\s+of\s+you|the\s+two\s+of\s+you|you\s+(?:both|two)\b|each\s+other\b"
+     r"|" + _NOT_A_NAME + NAME + r"(?:\s+" + NAME + r")?\s+(?:to|and)\s+(?:you|" + NAME + r")"
+     r"|my\s+(?:good\s+)?(?:friend|colleague|client|former\s+colleague|contact)\b)"),
+    ("intro.pleased_to_introduce",
+     r"\b(?:like|love|want(?:ed)?|happy|pleased|glad|delighted|excited|thrilled|honou?red|let\s+me|allow\s+me)"
+     r"\s+to\s+introduce\s+(?!myself|ourselves|our\b|my\s+(?:company|business|services|firm|agency|team)\b"
+     r"|the\s+(?:new|latest)\b|a\s+new\b)"),
+    ("intro.meet_name",
+     r"(?:^|[.!:;]\s+|\b(?:like\s+you\s+to|want\s+you\s+to|you\s+should|you\s+(?:two|both)\s+should|please)\s+)"
+     r"meet\s+(?:my\s+(?:friend|colleague|client)\s+)?" + _NOT_A_NAME + NAME),
+    ("intro.name_meet_name", NAME + r"\s*[,–—-]\s*meet\s+" + _NOT_A_NAME + NAME),
+    ("intro.angle_pair", r"\w\s*<\s*-?\s*>\s*\w"),
+    ("intro.connecting_you",
+     r"\bconnect(?:ing)?\s+(?:you\s+(?:two|both|all)\b|the\s+two\s+of\s+you|you\s+(?:with|to|and)\s+"
+     + _NOT_A_NAME + NAME + r")"),
+    ("intro.in_touch", r"\b(?:put(?:ting)?|get(?:ting)?)\s+you(?:\s+(?:two|both|all))?\s+in\s+touch\b"),
+    ("intro.should_know",
+     r"\byou\s+(?:two|both)\s+(?:should|must|need\s+to)\s+(?:meet|talk|connect|know\s+each\s+other|chat)"
+     r"|\b(?:thought|think)\s+you\s+(?:two|both)\s+(?:should|would|might)"),
+    ("intro.de",
+     r"\b(?:möchte|will|darf\s+ich|würde)\b[^.!?\n]{0,60}\b(?:euch|Ihnen|dir|einander)\b[^.!?\n]{0,60}"
+     r"\bvor(?:zu)?stellen\b|\bstelle\s+(?:euch|Ihnen|dir)\b[^.!?\n]{0,80}\bvor\b"
+     r"|\bbekannt\s+(?:zu\s+)?machen\b|\b(?:miteinander\s+)?in\s+(?:Kontakt|Verbindung)\s+(?:zu\s+)?bringen\b"
+     r"|\bmiteinander\s+vernetzen\b"),
+    ("intro.fr",
+     r"\bje\s+(?:vous|te)\s+présente\b|\b(?:de|à)\s+vous\s+présenter\s+(?!notre|nos|mon\s+entreprise)"
+     r"|\b(?:vous\s+)?mettre\s+en\s+(?:contact|relation)\b|\bmise\s+en\s+relation\b"
+     r"|\bvous\s+met(?:s|tre)\s+en\s+(?:contact|relation)\b"),
+    ("intro.es",
+     r"\b(?:os|les|te)\s+presento\b|\bponer(?:os|les|te)\s+en\s+contacto\b"
+     r"|\bpresentar(?:os|les)\b(?!\s+(?:nuestr|mi\s+empresa))|\bconectar(?:os|les)\b"),
+    ("intro.it_pt",
+     r"\bvi\s+presento\b|\bmetter(?:vi|la|lo)\s+in\s+contatto\b|\bapresent(?:o|ar)[-\s]?(?:vos|vocês|lhes)\b"
+     r"|\bcolocar\s+vocês\s+em\s+contato\b"),
+)
+
+# A sentence with an intro phrase and one of these is an offer to introduce, not the introduction.
+CONDITIONAL = re.compile(
+    r"\?|\bif\s+(?:you(?:'re|\s+are|'d|\s+would)?\s+(?:be\s+)?(?:interested|open|keen|up\s+for|like|want|think))"
+    r"|\bif\s+(?:that(?:'s|\s+is|\s+would|\s+works)|this\s+(?:would|works|is)|it\s+(?:would|helps|works))"
+    r"|\bwould\s+you\b|\bare\s+you\s+(?:open|interested|up\s+for)|\bmind\s+if\b|\bshall\s+I\b"
+    r"|\b(?:can|could|may)\s+I\b|\bwant\s+me\s+to\b|\blet\s+me\s+know\s+if\b",
+    _I,
+)
+
+OPTIN_ASK_RULES: tuple[tuple[str, str], ...] = (
+    ("optin_ask.open_to",
+     r"\b(?:would|will|are)\s+you\s+be\s+(?:open|interested|up|willing|keen|happy)\b[^.?!\n]{0,80}"
+     r"\b(?:(?:intro|introduc|connect)\w*\b(?!\s+(?:me|us)\b)|meet|in\s+touch"
+     r"|(?:speak|talk|chat)(?:ing)?\s+(?:with|to)\s+" + NAME + r")"
+     r"|\bare\s+you\s+(?:open|interested|up\s+for)\b[^.?!\n]{0,60}\b(?:intro|introduc|connect|meet)"),
+    ("optin_ask.mind_if",
+     r"\b(?:mind|ok(?:ay)?|alright|all\s+right)\s+if\s+I\s+(?:introduce|connect|put\s+you|make\s+(?:an|the)\s+"
+     r"intro|share\s+your|pass\s+(?:along\s+)?your|loop\s+you)"),
+    ("optin_ask.may_i",
+     r"\b(?:can|could|may|shall|should)\s+I\s+(?:introduce|connect)\s+you\b|\bwant\s+me\s+to\s+"
+     r"(?:introduce|connect)\s+you\b|\b(?:interested\s+in|open\s+to|up\s+for)\s+an?\s+(?:intro|introduction)\b"),
+    ("optin_ask.conditional_offer",
+     r"\b(?:happy|glad|love|delighted|willing)\s+to\s+(?:connect|introduce|put)\s+you\b[^.?!\n]{0,100}"
+     r"\bif\s+(?:you(?:'re|\s+are|'d|\s+would|\s+think|\s+want)|that|this|it)\b"),
+    ("optin_ask.de", r"\b(?:hättest|hätten|wärst|wären)\s+(?:du|Sie)\b[^.?!\n]{0,60}\b(?:Interesse|offen)\b"),
+    ("optin_ask.fr",
+     r"\bseriez[- ]vous\s+(?:ouvert|intéressé|partant)|\bserais[- ]tu\s+(?:ouvert|intéressé)"),
+    ("optin_ask.es", r"\b(?:te|le)\s+(?:interesaría|gustaría)\s+(?:conocer|que\s+te\s+presente|hablar)"),
+)
+
+OPTIN_NO_RULES: tuple[tuple[str, str], ...] = (
+    ("optin_no.pass",
+     r"\b(?:I'?ll|I\s+will|I'?d\s+(?:rather|better)|going\s+to|have\s+to|must|need\s+to|think\s+I'?ll|gonna)"
+     r"\s+(?:have\s+to\s+)?pass\b|\bpass\s+(?:on\s+(?:this|the\s+intro)|for\s+now)\b"),
+    ("optin_no.bad_time",
+     r"\bnot\s+(?:a\s+(?:good|great)|the\s+right|an?\s+ideal)\s+time\b|\b(?:no|don'?t\s+have\s+(?:the|any)?"
+     r"|limited|zero)\s+bandwidth\b|\btoo\s+(?:busy|swamped|stretched|slammed)\b|\bplate\s+is\s+(?:full|too)"),
+    ("optin_no.not_interested",
+     r"\b(?:not|n't)\s+(?:really\s+)?(?:interested|looking\s+(?:to|for)|taking\s+(?:on|new))\b"
+     r"|\b(?:would|'d)\s+rather\s+not\b|\bno,?\s+thanks?(?:\s+you)?\b|\bhave\s+to\s+decline\b"
+     r"|\b(?:respectfully|politely)\s+decline\b|\bhold\s+off\b|\bnot\s+(?:right\s+)?now\b"),
+    ("optin_no.other_lang",
+     r"\bleider\s+(?:keine\s+Zeit|nicht)\b|\bkein\s+Interesse\b|\blieber\s+nicht\b|\bpas\s+(?:le\s+temps|intéressé)"
+     r"|\bno\s+me\s+interesa\b|\bno\s+tengo\s+tiempo\b"),
+)
+
+OPTIN_YES_RULES: tuple[tuple[str, str], ...] = (
+    ("optin_yes.opening",
+     r"\A\W*(?:hi\s+\w+[,!.]?\s*)?(?:sure|yes|yep|yeah|absolutely|of\s+course|definitely|certainly|gladly"
+     r"|sounds\s+(?:great|good)|please\s+do|go\s+(?:ahead|for\s+it)|by\s+all\s+means|count\s+me\s+in|I'?m\s+in"
+     r"|(?:I'?d|would)\s+love\s+(?:to|that)|I'?d\s+be\s+(?:happy|glad|delighted)|happy\s+to|ja|gerne|avec\s+plaisir"
+     r"|volontiers|con\s+gusto|claro)\b"),
+    ("optin_yes.happy_to_meet",
+     r"\b(?:happy|glad|delighted|love|keen|open)\s+to\s+(?:meet|connect|chat|talk|speak|be\s+introduced|help)\b"),
+    ("optin_yes.go_ahead",
+     r"\bgo\s+ahead\s+and\s+(?:connect|introduce|make|share)|\bplease\s+(?:connect|introduce)\s+us\b"
+     r"|\bfeel\s+free\s+to\s+(?:connect|introduce|share|pass|make|give)"),
+)
+
+BLANKET_RULES: tuple[tuple[str, str], ...] = (
+    ("blanket_request.introduce_myself_to_any",
+     r"\bintroduce\s+(?:myself|me|us|ourselves)\s+to\s+(?:any|some|a\s+few|several|all|those|whoever|anyone"
+     r"|people)\b"),
+    ("blanket_request.if_so_whom", r"\bif\s+so,?\s+(?:whom|who)\b"),
+)
+NETWORK_GENERIC = re.compile(
+    r"\b(?:any|some|all)\s+of\s+your\s+(?:\d+\s+)?(?:\w+\s+)?(?:contacts|connections|network|clients|customers"
+    r"|colleagues|friends)\b|\b(?:anyone|anybody|someone|people|whoever)\s+(?:in\s+your\s+(?:network|circle"
+    r"|contacts)|you\s+know)\b",
+    _I,
+)
+SELF_PROMO = re.compile(
+    r"\b(?:my|our)\s+(?:services|products?|solutions?|offerings?|company|business|agency|firm|expertise|platform)\b"
+    r"|\bwho\s+(?:might|could|would)\s+(?:need|benefit|be\s+interested|use)",
+    _I,
+)
+
+INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = (
+    ("intro_request.could_you_introduce_me",
+     r"\b(?:could|would|can|will)\s+you\s+(?:please\s+|kindly\s+|possibly\s+)?(?:introduce|refer|connect"
+     r"|recommend)\s+(?:me|us)\b"),
+    ("intro_request.put_me_in_touch",
+     r"\b(?:could|would|can)\s+you\s+(?:please\s+|possibly\s+)?put\s+(?:me|us)\s+in\s+touch\b"),
+    ("intro_request.willing_to_introduce",
+     r"\b(?:would|could)\s+you\s+(?:be\s+(?:willing|able|open)\s+to|mind)\s+(?:introduc|referr?|connect"
+     r"|recommend|putt?)(?:e|ing)?\s+(?:me|us)\b"),
+    ("intro_request.forward_note",
+     r"\b(?:could|would|can)\s+you\s+(?:please\s+|kindly\s+)?(?:be\s+(?:willing|able)\s+to\s+)?(?:forward|pass"
+     r"(?:\s+(?:along|on))?|send)\s+(?:this|the\s+(?:following|note|message|below)|my\s+(?:note|message))"
+     r"|\b(?:please|kindly)\s+(?:forward|pass\s+(?:along|on))\s+(?:this|the\s+following|my)\s+"
+     r"(?:note|message|blurb|intro)"),
+    ("intro_request.looking_for_intro",
+     r"\b(?:looking\s+for|hoping\s+(?:for|to\s+get)|(?:would\s+)?appreciate|grateful\s+for|ask\s+(?:you\s+)?for)"
+     r"\s+(?:an?\s+|your\s+)?(?:warm\s+)?(?:intro(?:duction)?|referral)\s+to\b"),
+    ("intro_request.know_anyone",
+     r"\b(?:do|would)\s+you\s+(?:happen\s+to\s+)?(?:have|know)\s+(?:a\s+|any\s+)?(?:good\s+)?(?:connection|contact"
+     r"|anyone|someone|somebody)\s+(?:for|at|in|who|that|with)\b"),
+    ("intro_request.other_lang",
+     r"\bkönnte(?:st|n)?\s+(?:du|Sie)\s+mich\b[^.?!\n]{0,60}\b(?:vorstellen|empfehlen|vermitteln)"
+     r"|\bpourriez[- ]vous\s+me\s+(?:présenter|mettre\s+en)|\b(?:podrías|podría)\s+presentarme\b"),
+)
+NETWORK_CONTEXT = re.compile(
+    r"\bnetwork|\bintroduc|\bmeet\b|\bconnect|\breferr?al|\bcareer|\bopportunit|\bbackground\b|\bposition\b",
+    _I,
+)
+
+CHANNEL_RULES: tuple[tuple[str, str], ...] = (
+    ("channel_switch.move_to",
+     r"\b(?:move|take|switch|continue|shift|carry\s+on)\s+(?:this|the\s+conversation|our\s+conversation|things|it"
+     r"|the\s+discussion)?\s*(?:conversation\s+)?(?:off\s+(?:of\s+)?(?:LinkedIn|here|this\s+(?:platform|app))"
+     r"|(?:over\s+)?(?:to|via|by|on)\s+(?:e-?mail|phone|text|WhatsApp|Signal|a\s+call|my\s+(?:e-?mail|phone)))"),
+    ("channel_switch.struggles",
+     r"\bnot\s+(?:very\s+|that\s+|too\s+|so\s+|really\s+)?(?:good|great|comfortable|active|used\s+to|familiar)"
+     r"\s+(?:with|at|on)\s+(?:the\s+)?(?:LinkedIn|messaging|messages|InMail|this\s+(?:platform|app|system)"
+     r"|the\s+messaging)"),
+    ("channel_switch.rarely_check",
+     r"\b(?:rarely|never|seldom|don'?t\s+(?:often\s+|really\s+)?)\s*(?:check|use|read|look\s+at)\s+(?:my\s+)?"
+     r"(?:LinkedIn|messages\s+here|InMail|this\s+inbox|the\s+messaging)"),
+    ("channel_switch.reach_me",
+     r"\b(?:easier|easiest|best|better|quicker)\s+(?:way\s+)?to\s+(?:reach|contact|get\s+hold\s+of)\s+me\b"
+     r"|\b(?:drop|send|shoot)\s+me\s+an?\s+(?:e-?mail|text)\s+(?:at|to)\b"),
+    ("channel_switch.other_lang",
+     r"\b(?:lieber|besser)\s+per\s+(?:E-?Mail|Telefon)\b|\bplutôt\s+par\s+(?:e-?mail|téléphone)"
+     r"|\bmejor\s+por\s+(?:correo|teléfono)"),
+)
+
+SCHEDULING_RULES: tuple[tuple[str, str], ...] = (
+    ("scheduling.are_you_free",
+     r"\b(?:are|would|will)\s+you\s+be\s+(?:free|available|around)\b|\bare\s+you\s+(?:free|available|around)\b"),
+    ("scheduling.day_works",
+     r"\b" + _WEEKDAYS + r"\s+(?:at\s+\d|morning|afternoon|evening|works|would\s+work|is\s+(?:good|great|fine"
+     r"|perfect))|\b(?:works|work)\s+(?:for|great\s+for|well\s+for)\s+me\b|\bhow\s+(?:about|does)\s+(?:next\s+)?"
+     + _WEEKDAYS),
+    ("scheduling.see_you",
+     r"\bsee\s+you\s+(?:then|there|on\s|next|at\s)|\blooking\s+forward\s+to\s+(?:meeting|our)"),
+    ("scheduling.coffee_call",
+     r"\b(?:grab|get|have|set\s+up|schedule|book|arrange|find)\s+(?:a\s+)?(?:quick\s+|short\s+)?(?:time|coffee"
+     r"|lunch|breakfast|drinks?|call|chat|meeting|slot|zoom)\b|\blet'?s\s+(?:meet|talk|chat|find\s+a\s+time"
+     r"|grab|get\s+together)\b"),
+    ("scheduling.great_to_meet",
+     r"\b(?:great|nice|good|love|happy)\s+to\s+(?:meet|connect|chat|catch\s+up)\s+(?:with\s+you\s+)?(?:sometime"
+     r"|soon|in\s+person|next\s+week|this\s+week|for\s+(?:coffee|lunch))"),
+    ("scheduling.calendar",
+     r"\bcalendly\b|\bcal\.com\b|\bmy\s+calendar\b|\bwhat\s+does\s+your\s+(?:week|calendar|schedule)\s+look"),
+    ("scheduling.clock_time", r"\d{1,2}(?::\d{2})?\s*(?:am|pm)\b"),
+    ("scheduling.other_lang",
+     r"\bTermin\b|\b(?:auf\s+einen\s+)?Kaffee\b|\btreffen\b|\bun\s+café\b|\bdisponible\b|\bun\s+caf[eé]\b"),
+)
+
+THANKS_INTRO_RULES: tuple[tuple[str, str], ...] = (
+    ("thanks.for_intro",
+     r"\b(?:thanks?|thank\s+you|grateful|appreciate)\b[^.!?\n]{0,40}\b(?:intro(?:duction)?\b|connect(?:ion|ing)"
+     r"|referral|putting\s+us\s+in\s+touch|introducing)"),
+    ("thanks.wonderful_intro",
+     r"\b(?:wonderful|great|kind|lovely|thoughtful|generous|warm)\s+(?:intro(?:duction)?|connection)\b"),
+    ("thanks.to_bcc", r"\b(?:moving|move|moved|moving\s+you|bumping)\s+(?:\w+\s+){0,2}to\s+bcc\b"),
+    ("thanks.other_lang",
+     r"\bdanke\b[^.!?\n]{0,40}\b(?:Vorstellung|Kontakt|Verbindung)|\bmerci\b[^.!?\n]{0,40}"
+     r"\b(?:mise\s+en\s+relation|présentation)|\bgracias\b[^.!?\n]{0,40}\b(?:presentación|contacto)"),
+)
+THANKS_GENERIC = re.compile(
+    r"\A\W*(?:(?:hi|hey|dear)\s+\w+[,!.]?\s*)?(?:thanks|thank\s+you|many\s+thanks|much\s+appreciated|danke|merci"
+    r"|gracias|grazie)\b",
+    _I,
+)
+
+SALESY_RULES: tuple[tuple[str, str], ...] = (
+    ("salesy.pricing", r"\bpric(?:ing|es)\b|\bquote\b|\bpackages?\b|\bper\s+(?:month|seat|user)\b|\$\d"),
+    ("salesy.demo", r"\b(?:demo|free\s+trial|trial\s+account|walkthrough)\b"),
+    ("salesy.discount", r"\bdiscount|\b\d+\s*%\s*off\b|\blimited[- ](?:time\s+)?offer\b|\bspecial\s+offer\b"),
+    ("salesy.our_services",
+     r"\b(?:our|my)\s+(?:services|solutions?|products?|platform|offerings?|agency)\b|\bwe\s+(?:help|helped|work"
+     r"\s+with)\s+(?:companies|businesses|brands|clients|teams|firms)\b|\bcompanies\s+like\s+yours\b"),
+    ("salesy.book_call",
+     r"\bbook\s+(?:a\s+)?(?:call|meeting|demo|time)\s+with\s+(?:our|my|me)\b|\bour\s+team\s+(?:would|will)\b"
+     r"|\b(?:15|20|30)[- ]minute\s+call\b"),
+    ("salesy.roi",
+     r"\bROI\b|\brevenue\b|\bleads\b|\bconversion|\bgrow\s+your\s+(?:business|sales)|\bpain\s+points?\b"
+     r"|\bcase\s+stud(?:y|ies)\b|\bboost\s+your\b"),
+)
+
+CONTEXT_RULES: tuple[tuple[str, str], ...] = (
+    ("context.mentions_intro",
+     r"\b(?:introduced\s+(?:us|me|you)|(?:suggested|recommended)\s+(?:that\s+)?(?:I|we)\s+(?:reach\s+out|connect"
+     r"|contact|get\s+in\s+touch|talk)|(?:mutual|our)\s+(?:friend|contact|connection)|referred\s+(?:me|by)"
+     r"|gave\s+me\s+your\s+(?:name|contact|email|details)|following\s+up\s+on\s+\w+'?s\s+intro)"),
+)
+
+SUBJECT_INTRO = re.compile(
+    r"<\s*-?\s*>|↔|⇄|\b(?:intro(?:duction)?|introducing|meet|connecting)\s*[:–—-]?\s*" + _NOT_A_NAME + NAME
+    + r"[^<>\n]{0,60}?\s(?:&|\+|/|x|and|und|et|y)\s+" + NAME,
+    _I,
+)
+SUBJECT_CONTEXT = re.compile(
+    r"\bintro(?:duction|ducing)?\b|<\s*>|\bmeet(?:ing)?\s+" + NAME + r"|\bconnecting\b|\breferral\b"
+    r"|\bvorstellung\b|\bprésentation\b|\bpresentación\b",
+    _I,
+)
+SUBJECT_NEGATIVE = re.compile(
+    r"\b(?:policy|policies|course|training|webinar|newsletter|product|release|update|onboarding|module|guide"
+    r"|lesson|chapter|workshop|seminar|tutorial|version|feature)s?\b",
+    _I,
+)
+REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|antw|réf|r|ref)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+
+# Hard negatives that outvote everything: a person who writes an intro does not write these.
+HARD_NEGATIVE_RULES: tuple[tuple[str, str], ...] = (
+    ("not_intro.out_of_office",
+     r"\b(?:out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto[- ]?reply|I\s+am\s+currently\s+(?:away|out)"
+     r"|on\s+(?:annual\s+)?leave\s+until|abwesenheitsnotiz|absent\s+du\s+bureau)\b"),
+    ("not_intro.newsletter",
+     r"\bunsubscribe\b|\bview\s+(?:this\s+email\s+)?in\s+(?:your\s+)?browser\b|\bmanage\s+(?:your\s+)?"
+     r"(?:email\s+)?preferences\b|\byou(?:'re|\s+are)\s+receiving\s+this\b"),
+    ("not_intro.receipt",
+     r"\b(?:order\s+(?:number|#|no\.?)|receipt\s+(?:for|#)|invoice\s+(?:#|number)|your\s+order\s+has"
+     r"|payment\s+(?:received|confirmation)|tracking\s+number)\b"),
+    ("not_intro.invite",
+     r"\b(?:join\s+(?:zoom|teams|the)\s+meeting|meeting\s+id:|invitation\s+from\s+google\s+calendar"
+     r"|has\s+invited\s+you\s+to|accept\s+(?:this\s+)?invitation)\b"),
+)
+
+GREETING = re.compile(
+    r"^[ \t>]*(?:(?:hi|hello|hey|dear|hallo|liebe[rs]?|bonjour|salut|hola|ciao|olá"
+    r"|good\s+(?:morning|afternoon))\s+(" + NAME + r")|(" + NAME + r")\s*[,–—-]\s*$)",
+    _I,
+)
+
+
+# Literal gates: a rule runs only when one of its lower-case literals occurs in the lower-cased text with every
+# whitespace run made one space.  Each gate is a necessary condition of its pattern, so gates change speed, never
+# results (tests/unit/test_classify.py checks this).  Rules without a gate always run.
+_ME_US = tuple(f"{v} {o}" for v in ("introduce", "introducing", "refer", "referring", "connect", "connecting",
+                                      "recommend", "recommending", "put", "putting") for o in ("me", "us"))
+GATES: dict[str, tuple[str, ...]] = {
+    "intro.introduce_you": ("introduc",),
+    "intro.pleased_to_introduce": ("introduce",),
+    "intro.meet_name": ("meet ",),
+    "intro.name_meet_name": ("meet ",),
+    "intro.angle_pair": (">",),
+    "intro.connecting_you": ("connect",),
+    "intro.in_touch": ("touch",),
+    "intro.should_know": ("two", "both"),
+    "intro.de": ("stelle", "bekannt", "kontakt", "verbindung", "vernetz"),
+    "intro.fr": ("présent", "contact", "relation"),
+    "intro.es": ("present", "contact", "conectar"),
+    "intro.it_pt": ("present", "contatt", "contato"),
+    "optin_ask.open_to": ("you be", "are you"),
+    "optin_ask.mind_if": ("if i",),
+    "optin_ask.may_i": ("i introduce", "i connect", "me to introduce", "me to connect", "an intro", "a intro"),
+    "optin_ask.conditional_offer": ("connect you", "introduce you", "put you"),
+    "optin_ask.de": ("interesse", "offen"),
+    "optin_ask.fr": ("seriez", "serais"),
+    "optin_ask.es": ("interesaría", "gustaría"),
+    "optin_no.pass": ("pass",),
+    "optin_no.bad_time": ("time", "bandwidth", "too", "plate"),
+    "optin_no.not_interested": ("interested", "looking", "taking", "rather not", "no thank", "no, thank",
+                                "decline", "hold off", "not now", "not right now"),
+    "optin_no.other_lang": ("leider", "kein", "lieber", "pas ", "no me", "no tengo"),
+    "optin_yes.happy_to_meet": ("happy to", "glad to", "delighted to", "love to", "keen to", "open to"),
+    "optin_yes.go_ahead": ("go ahead", "connect us", "introduce us", "feel free"),
+    "blanket_request.introduce_myself_to_any": ("introduce",),
+    "blanket_request.if_so_whom": ("if so",),
+    "intro_request.could_you_introduce_me": _ME_US,
+    "intro_request.put_me_in_touch": ("touch",),
+    "intro_request.willing_to_introduce": _ME_US,
+    "intro_request.forward_note": ("forward", "pass", "send"),
+    "intro_request.looking_for_intro": ("intro to", "introduction to", "referral to"),
+    "intro_request.know_anyone": ("you happen", "you have", "you know"),
+    "intro_request.other_lang": ("mich", "pourriez", "presentarme"),
+    "channel_switch.move_to": ("linkedin", "here", "this platform", "this app", "mail", "phone", "text",
+                               "whatsapp", "signal", "a call"),
+    "channel_switch.struggles": ("linkedin", "messag", "inmail", "this platform", "this app", "this system"),
+    "channel_switch.rarely_check": ("linkedin", "messages here", "inmail", "this inbox", "the messaging"),
+    "channel_switch.reach_me": ("reach", "contact me", "hold of me", "me an"),
+    "channel_switch.other_lang": ("per e", "per telefon", "plutôt par", "mejor por"),
+    "scheduling.are_you_free": ("you be", "are you"),
+    "scheduling.day_works": ("day at", "day morning", "day afternoon", "day evening", "day works", "day would",
+                               "day is", "for me", "great for", "well for", "how about", "how does"),
+    "scheduling.see_you": ("see you", "forward to"),
+    "scheduling.coffee_call": ("time", "coffee", "lunch", "breakfast", "drink", "call", "chat", "meeting",
+                               "slot", "zoom", "let"),
+    "scheduling.great_to_meet": (" to meet", " to connect", " to chat", " to catch"),
+    "scheduling.calendar": ("calendly", "cal.com", "calendar", "your week", "your schedule"),
+    "scheduling.other_lang": ("termin", "kaffee", "treffen", "café", "cafe", "disponible"),
+    "thanks.for_intro": ("thank", "grateful", "apprecia"),
+    "thanks.wonderful_intro": tuple(f"{a} {n}" for a in ("wonderful", "great", "kind", "lovely", "thoughtful",
+                                     "generous", "warm") for n in ("intro", "connection")),
+    "thanks.to_bcc": ("bcc",),
+    "thanks.other_lang": ("danke", "merci", "gracias"),
+    "salesy.pricing": ("pric", "quote", "package", "per ", "$"),
+    "salesy.demo": ("demo", "trial", "walkthrough"),
+    "salesy.discount": ("discount", "%off", "% off", "offer"),
+    "salesy.our_services": (*(f"{w} {n}" for w in ("our", "my") for n in ("service", "solution", "product", "platform",
+                             "offering", "agency")), "we help", "we work with", "companies like"),
+    "salesy.book_call": ("book", "our team", "minute"),
+    "salesy.roi": ("roi", "revenue", "leads", "conversion", "grow your", "pain point", "case stud", "boost your"),
+    "context.mentions_intro": ("introduced", "suggested", "recommended", "mutual", "our friend", "our contact",
+                               "our connection", "referred", "gave me your", "following up"),
+    "not_intro.out_of_office": ("office", "automatic reply", "auto", "currently", "leave until", "abwesenheit",
+                                "absent"),
+    "not_intro.newsletter": ("unsubscribe", "browser", "preferences", "receiving this"),
+    "not_intro.receipt": ("order", "receipt", "invoice", "payment", "tracking"),
+    "not_intro.invite": ("join", "meeting id", "google calendar", "invited you", "invitation"),
+}
+
+def _lower_pattern(pattern: str) -> str:
+    """The pattern with its literal letters lower-cased (escapes such as \\S or \\A left alone)."""
+    out: list[str] = []
+    escaped = False
+    for ch in pattern:
+        out.append(ch if escaped else ch.lower())
+        escaped = not escaped and ch == "\\"
+    return "".join(out)
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex (split at '|' outside groups and classes)."""
+    parts: list[str] = []
+    depth, start, escaped, in_class = 0, 0, False, False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+class Rule:
+    """One named rule: literal gates, a precompiled regex, and how to run it fast.
+
+    A regex that starts with ``\\b`` cannot use the regex engine's first-character scan, which makes it about
+    three times slower; when every alternative starts with ``\\b`` it is stripped and checked here instead, which
+    finds exactly the same leftmost match.
+    """
+
+    __slots__ = ("bounded", "gates", "name", "on_lower", "rx")
+
+    def __init__(self, name: str, pattern: str) -> None:
+        self.name = name
+        self.gates = GATES.get(name, ())
+        self.on_lower = "(?-i:" not in pattern  # rules that need capitals keep IGNORECASE on the raw text
+        alts = _alternatives(pattern)
+        self.bounded = all(a.startswith("\\b") for a in alts)
+        if self.bounded:
+            pattern = "|".join(a[2:] for a in alts)
+        if self.on_lower:
+            self.rx = re.compile(_lower_pattern(pattern), re.MULTILINE)
+        else:
+            self.rx = re.compile(pattern, _I)
+
+    def is_open(self, gate_text: str) -> bool:
+        """True when the rule must run: it has no gate, or one of its literals occurs."""
+        return not self.gates or any(map(gate_text.__contains__, self.gates))  # map() keeps the loop in C
+
+    def finditer(self, t: _Text) -> Iterator[re.Match[str]]:
+        text = t.lower if self.on_lower else t.raw
+        pos = 0
+        while True:
+            m = self.rx.search(text, pos)
+            if m is None:
+                return
+            i = m.start()
+            if self.bounded and (i > 0 and _is_word(text[i - 1])) == (i < len(text) and _is_word(text[i])):
+                pos = i + 1  # not at a word boundary: the original \\b would not match here
+                continue
+            yield m
+            pos = max(m.end(), i + 1)
+
+    def search(self, t: _Text) -> re.Match[str] | None:
+        return next(self.finditer(t), None)
+
+
+def _compile(rules: Iterable[tuple[str, str]]) -> tuple[Rule, ...]:
+    return tuple(Rule(name, pattern) for name, pattern in rules)
+
+
+_INTRO = _compile(INTRO_RULES)
+_OPTIN_ASK = _compile(OPTIN_ASK_RULES)
+_OPTIN_NO = _compile(OPTIN_NO_RULES)
+_OPTIN_YES = _compile(OPTIN_YES_RULES)
+_BLANKET = _compile(BLANKET_RULES)
+_REQUEST = _compile(INTRO_REQUEST_RULES)
+_CHANNEL = _compile(CHANNEL_RULES)
+_SCHEDULING = _compile(SCHEDULING_RULES)
+_THANKS = _compile(THANKS_INTRO_RULES)
+_SALESY = _compile(SALESY_RULES)
+_CONTEXT = _compile(CONTEXT_RULES)
+_HARD_NEGATIVE = _compile(HARD_NEGATIVE_RULES)
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Prefilter: headers only
+
+
+PREFILTER_SUBJECT = re.compile(
+    r"\bintro|<\s*-?\s*>|↔|\bmeet\b|\bmeeting\s+" + NAME
+    + r"|\bconnect(?:ing|ion)?\b|\breferr?(?:al|ed|ing)?\b"
+    r"|\brefer\b|\bvorstell|\bbekannt|\bkennenlernen|\bprésent|\bpresentaci[oó]n|\bpresento\b|\bin\s+touch\b"
+    r"|\bnetworking\b|\bfavou?r\b|\bput\s+you\b|\bmise\s+en\s+relation|\bcontacto\b",
+    re.IGNORECASE,
+)
+FREEMAIL = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+    "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de", "mail.com",
+    "fastmail.com", "hey.com", "yandex.com", "orange.fr", "free.fr", "t-online.de",
+})
+MAX_SHAPE_PEOPLE = 5  # an intro has three or four people; a 12-person thread is a meeting, not an intro
+
+
+def _org(email: str) -> str:
+    """The organisation an address stands for: its domain, or the address itself at a freemail provider."""
+    domain = email.rpartition("@")[2]
+    return email if domain in FREEMAIL else domain
+
+
+def prefilter(msg: Message, user_addresses: frozenset[str]) -> bool:
+    """Header-only test: could ``msg`` be intro-related, so that its body is worth fetching?"""
+    if msg.relayed_by:
+        return True
+    subject = msg.subject
+    subject_hit = bool(subject) and PREFILTER_SUBJECT.search(subject) is not None
+    if msg.automated:
+        # Lists, no-reply senders and invites are not intros; only an explicit pair subject earns a fetch.
+        return subject_hit and SUBJECT_INTRO.search(subject) is not None
+    if subject_hit:
+        return True
+    sender = msg.sender
+    if sender is None:
+        return False
+    from_user = sender.email in user_addresses
+    user_orgs = {_org(a) for a in user_addresses}
+    others: set[str] = set()
+    user_addressed = False
+    for addr in msg.to + msg.cc:
+        if addr.email in user_addresses:
+            user_addressed = True
+        elif addr.email != sender.email:
+            others.add(addr.email)
+    if len(others) + 1 > MAX_SHAPE_PEOPLE:
+        return False
+    if from_user:
+        # The user introducing two people, or asking one person first (a new thread to someone outside).
+        orgs = {_org(e) for e in others} - user_orgs
+        if len(others) >= 2:
+            return len(orgs) >= 2
+        return bool(orgs) and not msg.in_reply_to and REPLY_SUBJECT.match(subject) is None
+    if not user_addressed:
+        return False
+    # Someone writing to the user and at least one other person from a different organisation.
+    orgs = {_org(e) for e in others} | {_org(sender.email)}
+    return len(others) >= 1 and len(orgs - user_orgs) >= 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# Classification
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    """The matched text with a little context, on one line, at most SNIPPET characters."""
+    lo = max(0, start - 20)
+    hi = min(len(text), max(end, lo + 40) + 20)
+    out = " ".join(text[lo:hi].split())
+    return out if len(out) <= SNIPPET else out[: SNIPPET - 1] + "…"
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around text[start:end] (bounded by . ! ? or a newline; '?' stays in)."""
+    lo = start
+    while lo > 0 and text[lo - 1] not in ".!?\n":
+        lo -= 1
+    m = _SENTENCE_END.search(text, end)
+    hi = m.end() if m else len(text)
+    return text[lo:hi]
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One text three ways: as written, lower-cased, and lower-cased with single spaces for the literal gates."""
+
+    raw: str
+    lower: str
+    gate: str
+
+    @classmethod
+    def of(cls, raw: str) -> _Text:
+        lower = raw.lower()
+        return cls(raw, lower, " ".join(lower.split()))
+
+
+
+def _first(rules: tuple[Rule, ...], t: _Text) -> tuple[str, re.Match[str]] | None:
+    for rule in rules:
+        if rule.is_open(t.gate):
+            m = rule.search(t)
+            if m:
+                return rule.name, m
+    return None
+
+
+def _all(rules: tuple[Rule, ...], t: _Text) -> list[tuple[str, re.Match[str]]]:
+    out = []
+    for rule in rules:
+        if rule.is_open(t.gate):
+            m = rule.search(t)
+            if m:
+                out.append((rule.name, m))
+    return out
+
+
+def _first_name(addr: Address) -> str:
+    name = addr.name.strip().strip("'\"")
+    if "," in name:  # "Smith, Mary"
+        name = name.split(",", 1)[1]
+    first = name.split()[0] if name.split() else addr.email.split("@")[0].split(".")[0]
+    return first.lower()
+
+
+def _greets_each(text: str, recipients: tuple[Address, ...]) -> str | None:
+    """Evidence when the body greets two recipients in turn and each greeting's paragraph names the other."""
+    firsts = {_first_name(a) for a in recipients}
+    spots: list[tuple[int, str]] = []
+    for m in GREETING.finditer(text):
+        name = (m.group(1) or m.group(2) or "").lower()
+        if name in firsts and all(name != n for _, n in spots):
+            spots.append((m.start(), name))
+    for i in range(len(spots) - 1):
+        (pa, a), (pb, b) = spots[i], spots[i + 1]
+        before, after = text[pa:pb].lower(), text[pb:].lower()
+        if re.search(r"\b" + re.escape(b) + r"\b", before) or re.search(r"\b" + re.escape(a) + r"\b", after):
+            return _snippet(text, pa, pb)
+    return None
+
+
+def _recipients(msg: Message) -> tuple[Address, ...]:
+    sender = msg.sender.email if msg.sender else ""
+    seen: dict[str, Address] = {}
+    for a in msg.to + msg.cc:
+        if a.email != sender:
+            seen.setdefault(a.email, a)
+    return tuple(seen.values())
+
+
+def is_reply(msg: Message) -> bool:
+    """True for a reply (In-Reply-To set or a Re:-style subject)."""
+    return bool(msg.in_reply_to) or REPLY_SUBJECT.match(msg.subject) is not None
+
+
+def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
+    """Label one message by explainable rules; every rule that fired is in ``evidence``."""
+    ev: list[Evidence] = []
+    t = _Text.of(msg.new_text[:MAX_TEXT])
+    qt = _Text.of(msg.quoted_text[:MAX_TEXT])
+
+    def note(rule: str, label: Label | None, text: str) -> None:
+        ev.append(Evidence(rule, label, " ".join(text.split())[:SNIPPET]))
+
+    def vote(rule: str, label: Label | None, m: re.Match[str], src: _Text = t) -> None:
+        text = src.raw if len(m.string) == len(src.raw) else m.string  # quote the author's own casing
+        ev.append(Evidence(rule, label, _snippet(text, m.start(), m.end())))
+
+    relayed = bool(msg.relayed_by)
+    if relayed:
+        note("relayed", None, f"relayed by {msg.relayed_by}")
+    if msg.automated and not relayed:
+        note("automated", Label.NOT_INTRO, ", ".join(msg.automated))
+        return Classification(msg.message_id, Label.NOT_INTRO, relayed=False, evidence=tuple(ev))
+
+    subject = msg.subject
+    reply = is_reply(msg)
+
+    for name, m in _all(_HARD_NEGATIVE, t):
+        vote(name, Label.NOT_INTRO, m)
+    if ev and any(e.label is Label.NOT_INTRO for e in ev):
+        return Classification(msg.message_id, Label.NOT_INTRO, relayed=relayed, evidence=tuple(ev))
+
+    # Intro phrases: an unconditional sentence introduces; a conditional one ("if you're open to it?") asks.
+    intro_hit = False
+    ask_hit = False
+    for rule in _INTRO:
+        if not rule.is_open(t.gate):
+            continue
+        name = rule.name
+        for m in rule.finditer(t):
+            if CONDITIONAL.search(_sentence(m.string, m.start(), m.end())):
+                if not ask_hit:
+                    vote(name.replace("intro.", "optin_ask.conditional_"), Label.OPTIN_ASK, m)
+                ask_hit = True
+            else:
+                vote(name, Label.INTRO, m)
+                intro_hit = True
+                break
+    recipients = _recipients(msg)
+    if len(recipients) >= 2:
+        greeting = _greets_each(t.raw, recipients)
+        if greeting:
+            note("intro.greets_each_party", Label.INTRO, greeting)
+            intro_hit = True
+    if not reply and subject:
+        pair = SUBJECT_INTRO.search(subject)
+        if pair and SUBJECT_NEGATIVE.search(subject) is None:
+            note("intro.subject_pair", Label.INTRO, subject)
+            intro_hit = True
+
+    for name, m in _all(_OPTIN_ASK, t):
+        vote(name, Label.OPTIN_ASK, m)
+        ask_hit = True
+
+    # Requests.
+    blanket = _first(_BLANKET, t)
+    if blanket is None and "your" in t.gate:
+        generic = NETWORK_GENERIC.search(t.raw)
+        if generic and SELF_PROMO.search(t.raw):
+            blanket = ("blanket_request.network_for_services", generic)
+    if blanket:
+        vote(blanket[0], Label.BLANKET_REQUEST, blanket[1])
+    request_hit = False
+    for name, m in _all(_REQUEST, t):
+        if name == "intro_request.forward_note" and not NETWORK_CONTEXT.search(t.raw):
+            continue
+        vote(name, Label.INTRO_REQUEST, m)
+        request_hit = True
+
+    # Context: is this message part of an intro conversation?
+    context = intro_hit or ask_hit or request_hit or blanket is not None
+    quoted_kind = ""
+    if qt.raw:
+        for rules, what in ((_INTRO, "intro"), (_OPTIN_ASK, "optin_ask"), (_REQUEST, "request")):
+            hit = _first(rules, qt)
+            if hit:
+                vote(f"{CONTEXT_PREFIX}quoted_{what}", None, hit[1], qt)
+                context = True
+                quoted_kind = what
+                break
+    if subject and SUBJECT_CONTEXT.search(subject) and SUBJECT_NEGATIVE.search(subject) is None:
+        note(f"{CONTEXT_PREFIX}subject", None, subject)
+        context = True
+    for name, m in _all(_CONTEXT, t):
+        vote(name, None, m)
+        context = True
+    self_evident_thanks = _all(_THANKS, t)
+    if self_evident_thanks or relayed:
+        context = True
+
+    if context:
+        # Opt-in answers only answer an ask: not when the quote below is the intro itself.
+        if quoted_kind != "intro" and not intro_hit and reply:
+            for name, m in _all(_OPTIN_NO, t):
+                vote(name, Label.OPTIN_NO, m)
+            if not any(e.label is Label.OPTIN_NO for e in ev):
+                for name, m in _all(_OPTIN_YES, t):
+                    vote(name, Label.OPTIN_YES, m)
+        elif quoted_kind == "intro":
+            hit = _first(_OPTIN_NO, t)
+            if hit:
+                vote(hit[0], Label.OPTIN_NO, hit[1])
+        for name, m in _all(_CHANNEL, t):
+            vote(name, Label.CHANNEL_SWITCH, m)
+        for name, m in _all(_SCHEDULING, t):
+            vote(name, Label.SCHEDULING, m)
+        for name, m in self_evident_thanks:
+            vote(name, Label.THANKS, m)
+        if not self_evident_thanks:
+            generic_thanks = THANKS_GENERIC.search(t.raw)
+            if generic_thanks:
+                vote("thanks.generic", Label.THANKS, generic_thanks)
+
+    salesy_hits = 0
+    for name, m in _all(_SALESY, t):
+        vote(name, None, m)
+        salesy_hits += 1
+    salesy = round(1.0 - 0.65**salesy_hits, 3) if salesy_hits else 0.0
+
+    voted = {e.label for e in ev if e.label is not None and e.label is not Label.NOT_INTRO}
+    ordered = [lab for lab in Label if lab in voted]
+    if not ordered:
+        return Classification(msg.message_id, Label.NOT_INTRO, salesy=salesy, relayed=relayed,
+                              evidence=tuple(ev))
+    return Classification(msg.message_id, ordered[0], tuple(ordered[1:]), salesy, relayed, tuple(ev))
