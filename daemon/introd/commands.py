@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("the long-running daemon is not available yet; use `introd run --once`")
     state = StateStore(config.state.path, lock=True)
     try:
-        results = run_once(config, state)
+        results = run_once(config, state, dry_run=args.dry_run)
     finally:
         state.close()
     if args.dry_run:
@@ -160,3 +160,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from introd.explain import run_explain
 
     return run_explain(args, sys.stdout)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`introd demo [DIR]`: one pass over the bundled example mailbox with a fixed clock."""
+    from introd.demo import parse_now, run_demo
+
+    return run_demo(args.dir, sys.stdout, now=parse_now(args.now), as_json=args.json)

@@ -66,10 +66,13 @@ class DraftsConfig:
 
 @dataclass(frozen=True)
 class RemindersConfig:
-    """[reminders]: the folder introd files reminders in."""
+    """[reminders]: the folder introd files reminders in, and the folders the user moves them to."""
 
     folder: str = "Intros/Reminders"
-    done_folder: str = "Intros/Done"
+    done_folder: str = "Intros/Done"  # move a reminder here: the intro is done
+    muted_folder: str = "Intros/Muted"  # ... nothing about it is ever due again
+    snoozed_folder: str = "Intros/Snoozed"  # ... quiet for snooze_days, then it comes back
+    snooze_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -353,6 +356,9 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     reminders_cfg = RemindersConfig(
         folder=reminders.string("folder", "Intros/Reminders"),
         done_folder=reminders.string("done_folder", "Intros/Done"),
+        muted_folder=reminders.string("muted_folder", "Intros/Muted"),
+        snoozed_folder=reminders.string("snoozed_folder", "Intros/Snoozed"),
+        snooze_days=reminders.integer("snooze_days", 7, 1, 365),
     )
     reminders.check_unknown()
     logging_tbl = top.table("logging")

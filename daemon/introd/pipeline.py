@@ -60,9 +60,15 @@ def analyse_mailbox(
     timing: Timing,
     control: UserControl | None = None,
 ) -> list[IntroAnalysis]:
-    """Thread the candidates and compute every intro's state and due actions at ``now``."""
+    """Thread the candidates and compute every intro's state and due actions at ``now``.
+
+    introd's own drafts still sitting in Drafts are left out: only what the user sends counts.
+    """
     unique: dict[str, Message] = {}
-    for msg in messages:  # a message may sit in two folders; keep the Sent/Drafts copy for the user's own
+    for msg in messages:
+        if msg.folder == "Drafts" and msg.header("X-Introd-Action"):
+            continue  # introd's own unsent drafts are not the user's words
+        # a message may sit in two folders; keep the Sent/Drafts copy for the user's own
         if msg.message_id not in unique or msg.folder in ("Sent", "Drafts"):
             unique[msg.message_id] = msg
     msgs = list(unique.values())

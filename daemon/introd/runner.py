@@ -51,6 +51,7 @@ def run_once(
     *,
     clock: Clock = system_clock,
     connect: Callable[[AccountConfig], MailStore] = open_store,
+    dry_run: bool = False,
 ) -> list[AccountResult]:
     """One full pass over every account; one account's failure never stops another."""
     results: list[AccountResult] = []
@@ -65,7 +66,7 @@ def run_once(
             results.append(result)
             continue
         try:
-            result.report = run_pass(store, state, config, account, clock())
+            result.report = run_pass(store, state, config, account, clock(), dry_run=dry_run)
             state.set_account_status(account.name, connected=True, synced=True)
             log_report(result.report)
         except IntrodError as exc:
@@ -89,3 +90,11 @@ def log_report(report: PassReport) -> None:
     due = sum(len(i.due) for i in report.intros)
     log.info("%s: %d new candidates, %d bodies fetched, %d intros, %d due actions",
              report.account, report.candidates, report.bodies_fetched, len(report.intros), due)
+    act = report.act
+    for line in act.planned:
+        log.info("%s: dry run: %s", report.account, line)
+    if not act.planned:
+        log.info("%s: %d drafts written, %d reminders filed, %d own messages removed, %d left alone (edited), "
+                 "%d dismissed, %d sent by you%s", report.account, len(act.drafts), act.reminders, act.removed,
+                 act.left_alone, act.dismissed, act.sent,
+                 f", {act.deferred} drafts held back by max_per_pass" if act.deferred else "")

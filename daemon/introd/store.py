@@ -16,7 +16,7 @@ from typing import Any
 from introd.errors import StateError
 from introd.message import Address, Message, Skipped
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE folders (
@@ -55,6 +55,20 @@ CREATE TABLE account_status (
 );
 """
 
+# Each entry upgrades the schema from its index + 1 to the next version.
+_MIGRATIONS = (
+    # 1 -> 2: the message being appended is kept until the APPEND is confirmed (crash recovery);
+    # the user's controls (reminders moved to the done/muted/snoozed folders).
+    """
+    ALTER TABLE ledger ADD COLUMN raw BLOB;
+    CREATE TABLE controls (
+        account TEXT NOT NULL, folder TEXT NOT NULL, uid INTEGER NOT NULL,
+        thread_id TEXT NOT NULL, kind TEXT NOT NULL, message_id TEXT NOT NULL, seen TEXT NOT NULL,
+        PRIMARY KEY (account, folder, uid)
+    );
+    """,
+)
+
 
 @dataclass(frozen=True)
 class FolderPosition:
@@ -78,6 +92,7 @@ class LedgerEntry:
     folder: str | None = None
     uid: int | None = None
     content_hash: str | None = None
+    raw: bytes | None = None  # kept only while an APPEND is in flight (status "planned")
 
 
 def _now() -> str:
@@ -159,12 +174,15 @@ class StateStore:
             raise StateError(
                 f"{self.path}: state schema {version} is newer than this introd understands ({SCHEMA_VERSION})"
             )
-        if version == 0:
-            with self.transaction():
-                for statement in _SCHEMA.split(";"):
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            scripts = ([_SCHEMA] if version == 0 else []) + list(_MIGRATIONS[max(version, 1) - 1:])
+            for script in scripts:
+                for statement in script.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -333,7 +351,7 @@ class StateStore:
     def ledger_get(self, account: str, key: str) -> LedgerEntry | None:
         """The ledger entry for an action key, if the action was ever planned or taken."""
         row = self.db.execute(
-            "SELECT key, kind, thread_id, status, message_id, folder, uid, content_hash FROM ledger "
+            "SELECT key, kind, thread_id, status, message_id, folder, uid, content_hash, raw FROM ledger "
             "WHERE account=? AND key=?",
             (account, key),
         ).fetchone()
@@ -343,21 +361,43 @@ class StateStore:
         """Record (or update) an action; written before the mailbox is touched."""
         now = _now()
         self.db.execute(
-            "INSERT INTO ledger VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(account, key) DO UPDATE SET "
+            "INSERT INTO ledger (account, key, kind, thread_id, status, message_id, folder, uid, content_hash, "
+            "created, updated, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(account, key) DO UPDATE SET "
             "status=excluded.status, message_id=excluded.message_id, folder=excluded.folder, "
-            "uid=excluded.uid, content_hash=excluded.content_hash, updated=excluded.updated",
+            "uid=excluded.uid, content_hash=excluded.content_hash, updated=excluded.updated, raw=excluded.raw",
             (account, entry.key, entry.kind, entry.thread_id, entry.status, entry.message_id, entry.folder,
-             entry.uid, entry.content_hash, now, now),
+             entry.uid, entry.content_hash, now, now, entry.raw),
         )
 
     def ledger(self, account: str) -> list[LedgerEntry]:
         """Every ledger entry of an account, oldest first."""
         rows = self.db.execute(
-            "SELECT key, kind, thread_id, status, message_id, folder, uid, content_hash FROM ledger "
+            "SELECT key, kind, thread_id, status, message_id, folder, uid, content_hash, raw FROM ledger "
             "WHERE account=? ORDER BY created, key",
             (account,),
         )
         return [LedgerEntry(*r) for r in rows]
+
+    # -- user controls ----------------------------------------------------------------------
+    def add_control(self, account: str, folder: str, uid: int, thread_id: str, kind: str, message_id: str,
+                    seen: datetime) -> None:
+        """Remember one reminder the user moved into a control folder (done, muted, snoozed)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO controls VALUES (?,?,?,?,?,?,?)",
+            (account, folder, uid, thread_id, kind, message_id, seen.isoformat()),
+        )
+
+    def controls(self, account: str, folder: str | None = None) -> list[sqlite3.Row]:
+        """Control rows of an account (optionally of one folder), oldest first."""
+        if folder is None:
+            return list(self.db.execute("SELECT * FROM controls WHERE account=? ORDER BY seen", (account,)))
+        return list(self.db.execute(
+            "SELECT * FROM controls WHERE account=? AND folder=? ORDER BY seen", (account, folder)))
+
+    def remove_controls(self, account: str, folder: str, uids: Iterable[int]) -> None:
+        """Forget controls whose message left the folder (the user moved it back or deleted it)."""
+        self.db.executemany("DELETE FROM controls WHERE account=? AND folder=? AND uid=?",
+                            [(account, folder, uid) for uid in uids])
 
     # -- account status ---------------------------------------------------------------------
     def set_account_status(self, account: str, *, connected: bool, synced: bool = False,

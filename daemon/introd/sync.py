@@ -8,10 +8,15 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from introd.act import ActFolders, ActReport, controls_from_rows, describe_plan, execute, reconcile, scan_controls
+from introd.actions import plan_actions
 from introd.classify import Classification, Evidence, Label, classify
 from introd.config import AccountConfig, Config
-from introd.intros import IntroAnalysis, UserIdentity
-from introd.mailstore.base import MailStore
+from introd.drafting import User
+from introd.errors import MailStoreError
+from introd.intros import IntroAnalysis, UserControl, UserIdentity
+from introd.mailstore.base import MailStore, SpecialFolders
+from introd.mailstore.folders import to_server_path
 from introd.message import Message, Skipped, parse_headers, parse_message
 from introd.pipeline import analyse_mailbox, select_candidates, with_folder_roles
 from introd.store import FolderPosition, StateStore
@@ -43,6 +48,7 @@ class PassReport:
     bodies_fetched: int = 0
     classified: int = 0
     intros: list[IntroAnalysis] = field(default_factory=list)
+    act: ActReport = field(default_factory=ActReport)
 
     @property
     def new_messages(self) -> int:
@@ -158,12 +164,13 @@ def classify_candidates(store: MailStore, state: StateStore, account: AccountCon
 
 
 def analyse_account(state: StateStore, config: Config, account: AccountConfig, roles: dict[str, str],
-                    now: datetime) -> list[IntroAnalysis]:
-    """Compute and store every intro's state and due actions for one account."""
+                    now: datetime, control: UserControl | None = None
+                    ) -> tuple[list[IntroAnalysis], dict[str, Message]]:
+    """Compute and store every intro's state and due actions; also return the candidates by Message-ID."""
     messages = with_folder_roles(state.messages(account.name, candidates_only=True), roles)
     labels = {mid: classification_from_json(js) for mid, js in state.classifications(account.name).items()}
     user = UserIdentity(addresses=frozenset(account.addresses), name=account.display_name)
-    analyses = analyse_mailbox(messages, labels, user, now, config.timing)
+    analyses = analyse_mailbox(messages, labels, user, now, config.timing, control)
     with state.transaction():
         for item in analyses:
             s = item.state
@@ -172,16 +179,64 @@ def analyse_account(state: StateStore, config: Config, account: AccountConfig, r
                 json.dumps(asdict(s), default=str, ensure_ascii=False),
                 json.dumps([asdict(d) for d in item.due], default=str, ensure_ascii=False),
             )
-    return analyses
+    return analyses, {m.message_id: m for m in messages}
+
+
+def act_folders(special: SpecialFolders, config: Config) -> ActFolders:
+    """Drafts, reminders and control folders in the server's own names (its hierarchy delimiter)."""
+    delimiter = special.delimiter or None
+    cfg = config.reminders
+
+    def server(path: str, key: str) -> str:
+        try:
+            return to_server_path(path, delimiter)
+        except ValueError as exc:
+            raise MailStoreError(f"[reminders] {key} = {path!r}: {exc}") from None
+
+    return ActFolders(
+        drafts=special.drafts or server("Drafts", "drafts folder"),
+        reminders=server(cfg.folder, "folder"),
+        sent=special.sent,
+        controls={"done": server(cfg.done_folder, "done_folder"),
+                  "muted": server(cfg.muted_folder, "muted_folder"),
+                  "snoozed": server(cfg.snoozed_folder, "snoozed_folder")},
+    )
 
 
 def run_pass(store: MailStore, state: StateStore, config: Config, account: AccountConfig,
-             now: datetime) -> PassReport:
-    """One full pass over one account (the runner supplies ``now`` and the connection)."""
+             now: datetime, *, dry_run: bool = False) -> PassReport:
+    """One full pass over one account (the runner supplies ``now`` and the connection).
+
+    Sync headers, classify new candidates, read the user's controls, notice what happened to introd's
+    own messages, compute every intro's state, then write the drafts and reminders that are due
+    (with ``dry_run``: only describe them).
+    """
     report = PassReport(account=account.name)
+    special = store.special_folders()
     roles = watched_folders(store, account)
+    existing = set(store.list_folders())
     for folder, role in roles.items():
-        report.folders.append(sync_folder(store, state, account.name, folder, role))
+        if folder in existing or role == "INBOX":
+            report.folders.append(sync_folder(store, state, account.name, folder, role))
     classify_candidates(store, state, account, report)
-    report.intros = analyse_account(state, config, account, roles, now)
+    folders = act_folders(special, config)
+    with state.transaction():
+        if dry_run:
+            control = controls_from_rows(state.controls(account.name), folders, config.reminders.snooze_days)
+        else:
+            control = scan_controls(store, state, account.name, folders, now, existing,
+                                    config.reminders.snooze_days)
+            reconcile(store, state, account.name, folders, existing, now, report.act)
+    report.intros, messages = analyse_account(state, config, account, roles, now, control)
+    ledger = {e.key: e for e in state.ledger(account.name)}
+    user = User(name=account.display_name, addresses=account.addresses)
+    plan = plan_actions(report.intros, ledger, messages, user, now,
+                        max_drafts=config.drafts.max_per_pass, templates_dir=config.drafts.templates)
+    for warning in plan.warnings:
+        log.warning("%s: %s", account.name, warning)
+    if dry_run:
+        report.act.planned = describe_plan(plan)
+        report.act.deferred = plan.deferred
+    else:
+        execute(store, state, account.name, plan, folders, existing, now, report.act)
     return report

@@ -140,3 +140,26 @@ def test_account_status_keeps_last_sync_across_errors(state: StateStore) -> None
     state.set_account_status("work", connected=False, error="connection refused")
     row = state.account_status("work")
     assert (row["connected"], row["last_error"], row["last_sync"]) == (0, "connection refused", synced)
+
+
+def test_schema_1_is_migrated_without_losing_data(tmp_path: Path) -> None:
+    """A version-1 state file gains the ledger's raw column and the controls table, keeping its rows."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    from introd import store as store_module
+
+    db.executescript(store_module._SCHEMA)
+    db.execute("INSERT INTO ledger VALUES ('a','k','draft','t','done','m','Drafts',3,'h','x','x')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    state = StateStore(path)
+    try:
+        assert state.db.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION
+        entry = state.ledger_get("a", "k")
+        assert entry is not None and entry.uid == 3 and entry.raw is None
+        assert state.controls("a") == []
+    finally:
+        state.close()
