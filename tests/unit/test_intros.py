@@ -117,16 +117,19 @@ def test_seed_000_steven_thanks_introducer_after_meeting_set() -> None:
 
 
 def test_seed_000_kathy_follows_up_later() -> None:
-    """As Kathy: both parties were asked first, nothing is due at once, followup after followup_days."""
+    """As Kathy: both asked first; Mary's struggle with the channel is hers to fix; followup after followup_days."""
     box = seed_000()
     a = box.one(KATHY, 2.5)
     assert (a.state.role, a.state.stage) == (Role.INTRODUCER, Stage.MEETING_SET)
     assert a.state.asked_first == {STEVEN.email: True, MARY.email: True}
-    assert a.due == ()
+    [switch] = a.due
+    assert (switch.kind, switch.to) == (DueKind.CHANNEL_SWITCH, (MARY,))
     later = box.one(KATHY, 2 + 21)
     assert {DueKind.FOLLOWUP, DueKind.STALLED} <= kinds(later)
     [f] = due(later, DueKind.FOLLOWUP)
     assert set(f.to) == {STEVEN, MARY}
+    box.add("kathy", "t-intro", KATHY, (MARY, STEVEN), 2.2, Label.CHANNEL_SWITCH)
+    assert box.one(KATHY, 2.5).due == ()
 
 
 def test_seed_000_threads_merge_into_the_intro() -> None:
@@ -223,11 +226,15 @@ def test_intro_after_optins_is_asked_first_and_drops_make_intro() -> None:
     assert not kinds(a) & {DueKind.MAKE_INTRO, DueKind.NO_OPTIN}
 
 
-def test_optin_no_declines_and_silences() -> None:
-    """A party answering no declines the intro and nothing is due."""
+def test_optin_no_declines_and_leaves_only_a_reply_owed() -> None:
+    """A party answering no declines the intro; only a gracious reply to that no is due, until the user wrote."""
     box = optin_box()
     box.add("n", "t-s", STEVEN, (KATHY,), 1, Label.OPTIN_NO)
     a = box.one(KATHY, 9)
+    assert a.state.stage is Stage.DECLINED
+    assert [(d.kind, d.to) for d in a.due] == [(DueKind.REPLY_OWED, (STEVEN,))]
+    box.add("ok", "t-s", KATHY, (STEVEN,), 9.5, Label.NOT_INTRO)
+    a = box.one(KATHY, 10)
     assert a.state.stage is Stage.DECLINED and a.due == ()
 
 
@@ -250,14 +257,16 @@ def test_draft_intro_needs_ask_first_per_unasked_party() -> None:
 
 
 def test_draft_intro_after_one_ask_needs_ask_first_for_the_other() -> None:
-    """Steven was asked and said yes; Mary was not: ask_first for Mary only and no make_intro yet."""
+    """Steven was asked and said yes; Mary was not: ask_first for Mary only; make_intro is due literally."""
     box = Mailbox()
     box.add("ask", "t-s", KATHY, (STEVEN,), -2, Label.OPTIN_ASK, text="Open to an intro to Mary Smith?")
     box.add("yes", "t-s", STEVEN, (KATHY,), -1, Label.OPTIN_YES)
     box.add("draft", "t-d", KATHY, (STEVEN, MARY), 0, Label.INTRO, folder="Drafts")
     a = box.one(KATHY, 0.1)
     assert [d.to for d in due(a, DueKind.ASK_FIRST)] == [(MARY,)]
-    assert DueKind.MAKE_INTRO not in kinds(a)
+    assert a.state.stage is Stage.OPTED_IN
+    [make] = due(a, DueKind.MAKE_INTRO)
+    assert "Mary Smith" in make.reason  # ... once you have asked Mary
 
 
 # -- seed 003: three requests ---------------------------------------------------------------------------------------
@@ -540,8 +549,10 @@ class IntroThreadMachine(RuleBasedStateMachine):
         for a in self.box.run(self.user, self.now):
             keys = [d.key for d in a.due]
             assert len(keys) == len(set(keys))
-            if a.state.stage in (Stage.CLOSED, Stage.DECLINED):
+            if a.state.stage is Stage.CLOSED:
                 assert a.due == ()
+            if a.state.stage is Stage.DECLINED:
+                assert {d.kind for d in a.due} <= {DueKind.REPLY_OWED}
             if a.state.stage is Stage.DEAD:
                 assert [d.kind for d in a.due] == [DueKind.MOVE_ON]
             for d in a.due:
