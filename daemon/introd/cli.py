@@ -31,16 +31,27 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
+def _common_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """--config, -v and -q, accepted before and after the subcommand.
+
+    Only the top-level copy sets defaults: the subcommand's copy must not reset a value given before it
+    (``introd -q demo``).
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    unset = {} if defaults else {"default": argparse.SUPPRESS}
+    common.add_argument("-c", "--config", type=Path, metavar="PATH",
+                        help="config file (default: $XDG_CONFIG_HOME/introd/config.toml)", **unset)
+    verbosity = common.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_const", const=1, dest="verbosity",
+                           help="debug logging, with tracebacks", **({"default": 0} if defaults else unset))
+    verbosity.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity",
+                           help="only warnings and errors", **unset)
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", type=Path, metavar="PATH",
-                        help="config file (default: $XDG_CONFIG_HOME/introd/config.toml)")
-    verbosity = common.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_const", const=1, dest="verbosity", default=0,
-                           help="debug logging, with tracebacks")
-    verbosity.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity",
-                           help="only warnings and errors")
+    common = _common_options(defaults=True)
 
     parser = argparse.ArgumentParser(
         prog="introd",
@@ -51,9 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"introd {__version__}")
+    sub_common = _common_options(defaults=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", parents=[common], formatter_class=_formatter, epilog=EXIT_CODES,
+    run = sub.add_parser("run", parents=[sub_common], formatter_class=_formatter, epilog=EXIT_CODES,
                          help="sync the mailbox and act on due intros",
                          description="Sync headers of INBOX, Sent and Drafts, classify intro candidates and "
                          "track intro state. With --once, one full pass over every account, then exit.")
@@ -61,27 +73,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="decide and log what would be done; write nothing to the mailbox")
 
-    check = sub.add_parser("check-config", parents=[common], formatter_class=_formatter, epilog=EXIT_CODES,
+    check = sub.add_parser("check-config", parents=[sub_common], formatter_class=_formatter, epilog=EXIT_CODES,
                            help="validate the config (and optionally log in)",
                            description="Validate the config file and show what introd understood. "
                            "With --connect, log in to each account and show its capabilities and folders.")
     check.add_argument("--connect", action="store_true",
                        help="log in to each account; print capabilities and resolved folders")
 
-    setpw = sub.add_parser("set-password", parents=[common], formatter_class=_formatter,
+    setpw = sub.add_parser("set-password", parents=[sub_common], formatter_class=_formatter,
                            help="store an account's password in the system keyring",
                            description="Prompt for the password of ACCOUNT and store it in the system "
                            "keyring (service \"introd\", user ACCOUNT). Reads one line from stdin when stdin "
                            "is not a terminal.")
     setpw.add_argument("account", metavar="ACCOUNT", help="the account's name in the config")
 
-    status = sub.add_parser("status", parents=[common], formatter_class=_formatter,
+    status = sub.add_parser("status", parents=[sub_common], formatter_class=_formatter,
                             help="show per-account sync state, intros by stage and pending actions",
                             description="Read the state file and show, per account: last successful sync, "
                             "last error, messages indexed, intros by stage and pending actions.")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
-    explain = sub.add_parser("explain", parents=[common], formatter_class=_formatter,
+    explain = sub.add_parser("explain", parents=[sub_common], formatter_class=_formatter,
                              help="show why a message was (or was not) taken for an intro",
                              description="Classify message files (or a message from the state store) and "
                              "show the label, the rules that fired with their evidence, and, for messages "
@@ -94,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--now", metavar="TIME",
                          help="the clock for intro state, ISO 8601 (default: the current time)")
     explain.add_argument("--json", action="store_true", help="one JSON object per message, one per line")
+
+    demo = sub.add_parser("demo", parents=[sub_common], formatter_class=_formatter, epilog=EXIT_CODES,
+                          help="try introd on a bundled example mailbox (no network, no config needed)",
+                          description="Copy a bundled example Maildir (one person's mailbox: a dozen intro "
+                          "threads plus ordinary mail) to DIR, run one full pass with a fixed clock, and show "
+                          "every intro with your role, its stage and what is due, then the drafts, reminders "
+                          "and digest introd wrote. Uses no network and no config file; DIR must be new or "
+                          "empty (default: a fresh temporary directory, left in place).")
+    demo.add_argument("dir", nargs="?", type=Path, metavar="DIR", help="where to put the copy (new or empty)")
+    demo.add_argument("--now", metavar="TIME",
+                      help="the pass's clock, ISO 8601 (default: 2026-03-16T14:00:00Z, the mailbox's Monday)")
+    demo.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -129,6 +153,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "set-password": commands.cmd_set_password,
         "status": commands.cmd_status,
         "explain": commands.cmd_explain,
+        "demo": commands.cmd_demo,
     }[args.command]
     return handler(args)
 

@@ -166,4 +166,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """`introd demo [DIR]`: one pass over the bundled example mailbox with a fixed clock."""
     from introd.demo import parse_now, run_demo
 
+    if args.verbosity == 0:  # the report is the output; the pass's INFO lines only with -v
+        logging.getLogger().setLevel(logging.WARNING)
     return run_demo(args.dir, sys.stdout, now=parse_now(args.now), as_json=args.json)
