@@ -68,22 +68,29 @@ class Box:
                 for m in msgs:
                     self.thread_of[m.message_id] = t.thread_id
         self.people: dict[str, Address] = {}
+        own_names = {user.name}
         for m in messages:
             for a in m.participants:
-                if a.email not in user.addresses and (a.name or a.email not in self.people):
+                if a.email in user.addresses:
+                    own_names.add(a.name)
+                elif a.name or a.email not in self.people:
                     self.people[a.email] = a
+        # A word of the user's own name (in a signature, say) never names somebody else.
+        self.own_words = frozenset(w.lower().strip(".,()") for n in own_names for w in n.split())
         # Address or first name (every way mentions names someone contains one of them) -> people.
         self.by_token: dict[str, set[str]] = {}
         for key, a in self.people.items():
-            for token in (key, *a.name.strip().strip("'\"").lower().split()[:1]):
-                self.by_token.setdefault(token, set()).add(key)
+            first = person_first_name(a.name)
+            for token in (key, *([first.lower()] if first else [])):
+                if token not in self.own_words:
+                    self.by_token.setdefault(token, set()).add(key)
 
     def named_in(self, text: str) -> set[str]:
         """Keys of the known people that ``text`` names by address, full name or first name."""
         found: set[str] = set()
         for token in _TOKEN.findall(text.lower()):
             found |= self.by_token.get(token, set())
-        return {k for k in found if mentions(text, self.people[k])}
+        return {k for k in found if mentions(text, self.people[k], self.own_words)}
 
     def labels_of(self, m: Message) -> frozenset[Label]:
         """The message's labels; automated mail (unless relayed) has none."""
@@ -135,20 +142,36 @@ def reply_address(m: Message) -> Address:
     return m.sender
 
 
-def _names(addr: Address) -> list[str]:
+# Words that make a display name an organisation or a role, not a person ("Ward Advisory Operations").
+_NOT_PERSON = frozenset("""team operations ops support office info sales marketing hr admin billing accounts
+    inc llc ltd gmbh sa sarl group advisory partners consulting news newsletter notifications noreply service
+    services desk help helpdesk company corp co foundation university department""".split())
+
+
+def person_first_name(name: str) -> str | None:
+    """The first name of a display name that looks like a person's (2-4 words, no organisation words)."""
+    words = name.strip().strip("'\"").split()
+    if not 2 <= len(words) <= 4 or any(w.lower().strip(".,()") in _NOT_PERSON for w in words):
+        return None
+    first = words[0].strip(".,()")
+    return first if len(first) >= 3 and first[:1].isupper() and first.isalpha() else None
+
+
+def _names(addr: Address, exclude: frozenset[str] = frozenset()) -> list[str]:
     out = [addr.email]
     name = addr.name.strip().strip("'\"")
     if name:
         out.append(name)
-        first = name.split()[0]
-        if len(first) >= 3:
+        first = person_first_name(name)
+        if first and first.lower() not in exclude:
             out.append(first)
     return out
 
 
-def mentions(text: str, addr: Address) -> bool:
+def mentions(text: str, addr: Address, exclude: frozenset[str] = frozenset()) -> bool:
+    """True when ``text`` names ``addr`` by address, full name or first name (words in ``exclude`` don't count)."""
     low = text.lower()
-    for n in _names(addr):
+    for n in _names(addr, exclude):
         n = n.lower()
         i = low.find(n)
         while i >= 0:
