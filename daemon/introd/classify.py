@@ -10,6 +10,7 @@ docs/intro-model.md and the etiquette articles, never tuned on single corpus fil
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,7 +71,8 @@ class Classification:
 
 CONTEXT_PREFIX = "context."
 SNIPPET = 120
-MAX_TEXT = 6000  # intros are short; a 200 kB newsletter must not cost 200 kB of regex work
+MAX_TEXT = 3000  # an intro, ask or reply is short; a 200 kB newsletter must not cost 200 kB of regex work
+MAX_QUOTED = 2500  # the nearest quoted messages are at the top of the quote; older history adds little
 SALESY_THRESHOLD = 0.5
 
 _I = re.IGNORECASE | re.MULTILINE
@@ -91,9 +93,9 @@ INTRO_RULES: tuple[tuple[str, str], ...] = (
      r"|" + _NOT_A_NAME + NAME + r"(?:\s+" + NAME + r")?\s+(?:to|and)\s+(?:you|" + NAME + r")"
      r"|my\s+(?:good\s+)?(?:friend|colleague|client|former\s+colleague|contact)\b)"),
     ("intro.pleased_to_introduce",
-     r"\b(?:like|love|want(?:ed)?|happy|pleased|glad|delighted|excited|thrilled|honou?red|let\s+me|allow\s+me)"
-     r"\s+to\s+introduce\s+(?!myself|ourselves|our\b|my\s+(?:company|business|services|firm|agency|team)\b"
-     r"|the\s+(?:new|latest)\b|a\s+new\b)"),
+     r"\b(?:(?:like|love|want(?:ed)?|happy|pleased|glad|delighted|excited|thrilled|honou?red|allow\s+me)\s+to"
+     r"|let\s+me)\s+introduce\s+(?!myself|ourselves|our\b|my\s+(?:company|business|services|firm|agency|team)\b"
+     r"|the\s+(?:new|latest)\b|a\s+new\b|you\s+to\s+(?:our|my|the)\b)"),
     ("intro.meet_name",
      r"(?:^|[.!:;]\s+|\b(?:like\s+you\s+to|want\s+you\s+to|you\s+should|you\s+(?:two|both)\s+should|please)\s+)"
      r"meet\s+(?:my\s+(?:friend|colleague|client)\s+)?" + _NOT_A_NAME + NAME),
@@ -112,15 +114,32 @@ INTRO_RULES: tuple[tuple[str, str], ...] = (
      r"|\bbekannt\s+(?:zu\s+)?machen\b|\b(?:miteinander\s+)?in\s+(?:Kontakt|Verbindung)\s+(?:zu\s+)?bringen\b"
      r"|\bmiteinander\s+vernetzen\b"),
     ("intro.fr",
-     r"\bje\s+(?:vous|te)\s+présente\b|\b(?:de|à)\s+vous\s+présenter\s+(?!notre|nos|mon\s+entreprise)"
+     r"\bje\s+(?:vous|te)\s+présente\b(?!\s+(?:le|la|les|un|une|notre|nos|mon|ma|mes|votre|vos)\b)"
+     r"|\b(?:de|à)\s+vous\s+présenter\s+(?!notre|nos|mon\s+entreprise)"
      r"|\b(?:vous\s+)?mettre\s+en\s+(?:contact|relation)\b|\bmise\s+en\s+relation\b"
-     r"|\bvous\s+met(?:s|tre)\s+en\s+(?:contact|relation)\b"),
+     r"|\b(?:vous|te)\s+met(?:s|te|tre|tions)\s+en\s+(?:contact|relation)\b"),
     ("intro.es",
-     r"\b(?:os|les|te)\s+presento\b|\bponer(?:os|les|te)\s+en\s+contacto\b"
-     r"|\bpresentar(?:os|les)\b(?!\s+(?:nuestr|mi\s+empresa))|\bconectar(?:os|les)\b"),
+     r"\b(?:os|les|te)\s+present(?:o|e|ara|ase)\b(?!\s+(?:el|la|los|las|un|una|nuestr\w*|mi|mis)\b)"
+     r"|\bponer(?:os|les|te)\s+en\s+contacto\b|\b(?:os|les|te)\s+pong(?:o|a|amos)\s+en\s+contacto\b"
+     r"|\bpresentar(?:os|les|te)\b(?!\s+(?:nuestr|mi\s+empresa))|\bconectar(?:os|les)\b"),
     ("intro.it_pt",
      r"\bvi\s+presento\b|\bmetter(?:vi|la|lo)\s+in\s+contatto\b|\bapresent(?:o|ar)[-\s]?(?:vos|vocês|lhes)\b"
      r"|\bcolocar\s+vocês\s+em\s+contato\b"),
+)
+
+# Weaker intro phrases: they make an intro only when the message is addressed to two or more people from
+# different organisations (the parties), since "I'll leave it to you two" is also ordinary team mail.
+INTRO_PARTY_RULES: tuple[tuple[str, str], ...] = (
+    ("intro.hand_off",
+     r"\b(?:I'?ll|I\s+will|I'?m\s+going\s+to)\s+(?:let\s+you(?:\s+(?:two|both|all))?\s+(?:take\s+it\s+from\s+here"
+     r"|take\s+over|carry\s+on|connect|find\s+a\s+time)|leave\s+(?:it\s+(?:to|with)\s+you|you\s+(?:two|both|all)"
+     r"\s+to\s+it|the\s+rest\s+to\s+you))"
+     r"|\bje\s+vous\s+laisse\s+(?:prendre\s+contact|échanger|poursuivre|organiser|en\s+discuter)"
+     r"|\bos\s+dejo\s+(?:para\s+que|que\s+(?:habléis|habl|os\s+pongáis))"
+     r"|\b(?:ich\s+)?überlasse\s+(?:ich\s+)?(?:euch|Ihnen)\s+(?:den\s+Rest|das\s+Weitere|alles\s+Weitere)"),
+    ("intro.connect_you",
+     r"\b(?:happy|glad|pleased|delighted|great|excited)\s+to\s+(?:connect|link\s+up)\s+you\b"
+     r"(?!\s+(?:to|with)\s+(?:our|my|the|a|an)\b)"),
 )
 
 # A sentence with an intro phrase and one of these is an offer to introduce, not the introduction.
@@ -147,10 +166,16 @@ OPTIN_ASK_RULES: tuple[tuple[str, str], ...] = (
     ("optin_ask.conditional_offer",
      r"\b(?:happy|glad|love|delighted|willing)\s+to\s+(?:connect|introduce|put)\s+you\b[^.?!\n]{0,100}"
      r"\bif\s+(?:you(?:'re|\s+are|'d|\s+would|\s+think|\s+want)|that|this|it)\b"),
+    ("optin_ask.open_to_that",
+     r"\b(?:intro(?:duction)?|introduc\w*|connect\w*|in\s+touch)\b[^?]{0,200}?\b(?:would|are)\s+you\s+(?:be\s+)?"
+     r"(?:open|interested|up|ok(?:ay)?|happy)\s+(?:to|for|in|with)\s+(?:that|this|it)\b"),
     ("optin_ask.de", r"\b(?:hättest|hätten|wärst|wären)\s+(?:du|Sie)\b[^.?!\n]{0,60}\b(?:Interesse|offen)\b"),
     ("optin_ask.fr",
-     r"\bseriez[- ]vous\s+(?:ouvert|intéressé|partant)|\bserais[- ]tu\s+(?:ouvert|intéressé)"),
-    ("optin_ask.es", r"\b(?:te|le)\s+(?:interesaría|gustaría)\s+(?:conocer|que\s+te\s+presente|hablar)"),
+     r"\bseriez[- ]vous\s+(?:ouvert|intéressé|partant|d'accord)|\bserais[- ]tu\s+(?:ouvert|intéressé|partant"
+     r"|d'accord)"),
+    ("optin_ask.es",
+     r"\b(?:te|le)\s+(?:interesaría|gustaría)\s+(?:conocer|que\s+te\s+presente|hablar)"
+     r"|\bestar[ií]a(?:s|is)?\s+(?:abiert|interesad)[oa]s?\b"),
 )
 
 OPTIN_NO_RULES: tuple[tuple[str, str], ...] = (
@@ -164,6 +189,14 @@ OPTIN_NO_RULES: tuple[tuple[str, str], ...] = (
      r"\b(?:not|n't)\s+(?:really\s+)?(?:interested|looking\s+(?:to|for)|taking\s+(?:on|new))\b"
      r"|\b(?:would|'d)\s+rather\s+not\b|\bno,?\s+thanks?(?:\s+you)?\b|\bhave\s+to\s+decline\b"
      r"|\b(?:respectfully|politely)\s+decline\b|\bhold\s+off\b|\bnot\s+(?:right\s+)?now\b"),
+    ("optin_no.say_no",
+     r"\b(?:going\s+to|have\s+to|I'?ll|I\s+will|I'?d|must|need\s+to|gonna)\s+(?:have\s+to\s+)?say\s+no\b"
+     r"|\bsay(?:ing)?\s+no\s+(?:to\s+this|on\s+this|for\s+now|this\s+time)\b"),
+    ("optin_no.de_fr_es",
+     r"\b(?:muss|müssen)\s+(?:ich\s+)?(?:leider\s+)?passen\b|\bkeine\s+(?:freien\s+)?(?:Kapazität\w*|Zeit)\b"
+     r"|\b(?:préf[èe]re|vais|dois)\s+(?:ne\s+pas|pas)\s+(?:y\s+)?donner\s+suite\b|\bpas\s+(?:le\s+bon\s+moment"
+     r"|disponible)\b|\bje\s+passe\s+mon\s+tour\b"
+     r"|\bno\s+tengo\s+(?:tiempo|disponibilidad|capacidad|hueco)\b|\bprefiero\s+no\b|\bahora\s+mismo\s+no\b"),
     ("optin_no.other_lang",
      r"\bleider\s+(?:keine\s+Zeit|nicht)\b|\bkein\s+Interesse\b|\blieber\s+nicht\b|\bpas\s+(?:le\s+temps|intéressé)"
      r"|\bno\s+me\s+interesa\b|\bno\s+tengo\s+tiempo\b"),
@@ -171,44 +204,64 @@ OPTIN_NO_RULES: tuple[tuple[str, str], ...] = (
 
 OPTIN_YES_RULES: tuple[tuple[str, str], ...] = (
     ("optin_yes.opening",
-     r"\A\W*(?:hi\s+\w+[,!.]?\s*)?(?:sure|yes|yep|yeah|absolutely|of\s+course|definitely|certainly|gladly"
+     r"\A\W*(?:(?:hi|hello|hey|dear|hallo|hola|bonjour|salut|liebe[rs]?)\s+)?(?:\w+\s*[,:!.–—-]\s*)?\W*"
+     r"(?:oh\s+|well\s+)?(?:sure|yes|yep|yeah|absolutely|of\s+course|definitely|certainly|gladly"
      r"|sounds\s+(?:great|good)|please\s+do|go\s+(?:ahead|for\s+it)|by\s+all\s+means|count\s+me\s+in|I'?m\s+in"
-     r"|(?:I'?d|would)\s+love\s+(?:to|that)|I'?d\s+be\s+(?:happy|glad|delighted)|happy\s+to|ja|gerne|avec\s+plaisir"
-     r"|volontiers|con\s+gusto|claro)\b"),
+     r"|(?:I'?d|would)\s+love\s+(?:to|that)|I'?d\s+be\s+(?:happy|glad|delighted)|happy\s+to|ja|gerne|sehr\s+gerne"
+     r"|avec\s+plaisir|volontiers|oui|bien\s+s[uû]r|con\s+gusto|claro|sí|adelante|por\s+supuesto)\b"),
     ("optin_yes.happy_to_meet",
-     r"\b(?:happy|glad|delighted|love|keen|open)\s+to\s+(?:meet|connect|chat|talk|speak|be\s+introduced|help)\b"),
+     r"\b(?:happy|glad|delighted|love|keen|open)\s+to\s+(?:meet|connect|chat|talk|speak|be\s+introduced"
+     r"|be\s+connected|help)\b"),
     ("optin_yes.go_ahead",
      r"\bgo\s+ahead\s+and\s+(?:connect|introduce|make|share)|\bplease\s+(?:connect|introduce)\s+us\b"
-     r"|\bfeel\s+free\s+to\s+(?:connect|introduce|share|pass|make|give)"),
+     r"|\bfeel\s+free\s+to\s+(?:connect|introduce|share|pass|make|give)"
+     r"|(?:^|[.!]\s+)(?:please\s+)?(?:connect|introduce)\s+us\b"),
+    ("optin_yes.other_lang",
+     r"\bstell(?:t|en\s+Sie)?\s+uns\s+(?:\w+\s+){0,2}vor\b|\bpres[eé]nta(?:nos|me)\b|\bponnos\s+en\s+contacto\b"
+     r"|\bprésente[sz]?-(?:nous|moi)\b|\bmet(?:s|tez)-nous\s+en\s+(?:contact|relation)\b"),
 )
 
 BLANKET_RULES: tuple[tuple[str, str], ...] = (
     ("blanket_request.introduce_myself_to_any",
      r"\bintroduce\s+(?:myself|me|us|ourselves)\s+to\s+(?:any|some|a\s+few|several|all|those|whoever|anyone"
      r"|people)\b"),
-    ("blanket_request.if_so_whom", r"\bif\s+so,?\s+(?:whom|who)\b"),
+    ("blanket_request.if_so_whom",
+     r"\bif\s+so,?\s+(?:to\s+)?(?:whom|who)\b|\bwenn\s+ja,?\s+(?:(?:bei|an|mit|zu)\s+)?wem\b"
+     r"|\bsi\s+es\s+así,?\s+¿?\s*(?:a|con)\s+qui[eé]n(?:es)?\b|\bsi\s+oui,?\s+(?:à|auprès\s+de)\s+qui\b"
+     r"|\bpeu\s+importe\s+qui\b|\bda\s+igual\s+qui[eé]n\b|\begal\s+wer\b"),
 )
 NETWORK_GENERIC = re.compile(
     r"\b(?:any|some|all)\s+of\s+your\s+(?:\d+\s+)?(?:\w+\s+)?(?:contacts|connections|network|clients|customers"
     r"|colleagues|friends)\b|\b(?:anyone|anybody|someone|people|whoever)\s+(?:in\s+your\s+(?:network|circle"
-    r"|contacts)|you\s+know)\b",
+    r"|contacts)|you\s+know)\b"
+    r"|\b(?:einige[nrm]?|manche[nrm]?|ein\s+paar)\s+(?:Ihrer|deiner|eurer)\s+(?:Kontakte|Kunden|Bekannten)"
+    r"|\b(?:algun[oa]s|vari[oa]s)\s+de\s+(?:sus|tus)\s+(?:contactos|clientes|conocidos)"
+    r"|\b(?:quelques-uns|quelques\s+uns|certains|plusieurs)\s+de\s+(?:vos|tes)\s+(?:contacts|clients|relations)",
     _I,
 )
 SELF_PROMO = re.compile(
     r"\b(?:my|our)\s+(?:services|products?|solutions?|offerings?|company|business|agency|firm|expertise|platform)\b"
-    r"|\bwho\s+(?:might|could|would)\s+(?:need|benefit|be\s+interested|use)",
+    r"|\bwho\s+(?:might|could|would)\s+(?:need|benefit|be\s+interested|use)"
+    r"|\b(?:mein|unser)(?:e|em|en)?\s+(?:Angebot|Leistungen|Dienstleistung\w*|Produkt\w*)\b"
+    r"|\bnuestr[oa]s?\s+(?:servicios|productos|seguros|soluciones)\b|\bnos\s+(?:services|produits|formations|offres)\b",
     _I,
 )
 
+# "Could you refer me to the clause..." asks for a document, not a person.
+_NOT_A_DOCUMENT = (
+    r"(?!\s+to\s+(?:the|this|that|these|those|a|an|our|your)\s+(?:\w+\s+)?(?:clause|section|page|paragraph|part"
+    r"|doc|docs|document|documentation|link|article|policy|file|chapter|spec|ticket|thread|e-?mail|slide|source"
+    r"|wiki|guide|manual|appendix|schedule|contract|form|template|folder|website|site|faq)s?\b)"
+)
 INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = (
     ("intro_request.could_you_introduce_me",
      r"\b(?:could|would|can|will)\s+you\s+(?:please\s+|kindly\s+|possibly\s+)?(?:introduce|refer|connect"
-     r"|recommend)\s+(?:me|us)\b"),
+     r"|recommend)\s+(?:me|us)\b" + _NOT_A_DOCUMENT),
     ("intro_request.put_me_in_touch",
      r"\b(?:could|would|can)\s+you\s+(?:please\s+|possibly\s+)?put\s+(?:me|us)\s+in\s+touch\b"),
     ("intro_request.willing_to_introduce",
-     r"\b(?:would|could)\s+you\s+(?:be\s+(?:willing|able|open)\s+to|mind)\s+(?:introduc|referr?|connect"
-     r"|recommend|putt?)(?:e|ing)?\s+(?:me|us)\b"),
+     r"\b(?:would|could)\s+you\s+(?:be\s+(?:willing|able|open|comfortable|happy)(?:\s+to)?|mind)\s+(?:introduc"
+     r"|referr?|connect|recommend|putt?)(?:e|ing)?\s+(?:me|us)\b" + _NOT_A_DOCUMENT),
     ("intro_request.forward_note",
      r"\b(?:could|would|can)\s+you\s+(?:please\s+|kindly\s+)?(?:be\s+(?:willing|able)\s+to\s+)?(?:forward|pass"
      r"(?:\s+(?:along|on))?|send)\s+(?:this|the\s+(?:following|note|message|below)|my\s+(?:note|message))"
@@ -220,9 +273,15 @@ INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = (
     ("intro_request.know_anyone",
      r"\b(?:do|would)\s+you\s+(?:happen\s+to\s+)?(?:have|know)\s+(?:a\s+|any\s+)?(?:good\s+)?(?:connection|contact"
      r"|anyone|someone|somebody)\s+(?:for|at|in|who|that|with)\b"),
+    ("intro_request.intro_possible",
+     r"\b(?:intro(?:duction)?|referral)\s+to\s+" + NAME + r"[^.?!\n]{0,40}?\b(?:(?:would|might|could)\s+(?:still\s+)?be"
+     r"|is\s+(?:still\s+)?)\s*(?:possible|doable|feasible|an\s+option)\b"),
     ("intro_request.other_lang",
-     r"\bkönnte(?:st|n)?\s+(?:du|Sie)\s+mich\b[^.?!\n]{0,60}\b(?:vorstellen|empfehlen|vermitteln)"
-     r"|\bpourriez[- ]vous\s+me\s+(?:présenter|mettre\s+en)|\b(?:podrías|podría)\s+presentarme\b"),
+     r"\bkönnte(?:st|n)?\s+(?:du|Sie)\s+mich\b(?:[^.?!\n]|(?<=Dr)\.|(?<=Prof)\.){0,60}\b(?:vorstellen|empfehlen|vermitteln|bekannt\s+machen"
+     r"|in\s+Kontakt\s+bringen|verbinden)"
+     r"|\bpourriez[- ]vous\s+me\s+(?:présenter|mettre\s+en)|\b(?:podrías|podría)\s+presentarme\b"
+     r"|\b(?:me|nos)\s+(?:l[oa]s?\s+)?(?:podr[ií]as?|puedes|puede)\s+(?:presentar|poner\s+en\s+contacto"
+     r"|recomendar)\b|\b(?:podr[ií]as?|puedes|puede)\s+(?:ponerme\s+en\s+contacto|recomendarme)\b"),
 )
 NETWORK_CONTEXT = re.compile(
     r"\bnetwork|\bintroduc|\bmeet\b|\bconnect|\breferr?al|\bcareer|\bopportunit|\bbackground\b|\bposition\b",
@@ -244,9 +303,30 @@ CHANNEL_RULES: tuple[tuple[str, str], ...] = (
     ("channel_switch.reach_me",
      r"\b(?:easier|easiest|best|better|quicker)\s+(?:way\s+)?to\s+(?:reach|contact|get\s+hold\s+of)\s+me\b"
      r"|\b(?:drop|send|shoot)\s+me\s+an?\s+(?:e-?mail|text)\s+(?:at|to)\b"),
+    ("channel_switch.prefers",
+     r"\b(?:WhatsApp|Signal|Telegram|text(?:ing)?|SMS|(?:the\s+)?phone|calling|a\s+call|e-?mail|LinkedIn)\s+"
+     r"(?:is|are|works)\s+(?:much\s+|far\s+|a\s+lot\s+)?(?:easier|better|best|quicker|simpler)\s+for\s+me\b"
+     r"|\b(?:easiest|best|simplest|quickest)\s+(?:is|would\s+be|way\s+is)\s+(?:to\s+)?(?:text|call|phone|ring"
+     r"|WhatsApp|message|e-?mail)\b"),
+    ("channel_switch.bad_with",
+     r"\b(?:terrible|bad|hopeless|awful|useless|not\s+great|slow)\s+(?:at|with)\s+(?:keeping\s+up\s+with\s+"
+     r"|checking\s+|answering\s+)?(?:e-?mails?|LinkedIn|messages|InMail|(?:my\s+)?inbox)"
+     r"|\be-?mail\s+is\s+(?:a\s+black\s+hole|not\s+my\s+thing|hard\s+for\s+me)"
+     r"|\b(?:barely|rarely|hardly|never|seldom)\s+(?:ever\s+)?check\s+(?:it|e-?mail|my\s+e-?mail|my\s+inbox"
+     r"|LinkedIn|messages)\b"),
+    ("channel_switch.use_other",
+     r"\blet'?s\s+(?:just\s+)?(?:use|switch\s+to|move\s+to|stick\s+to|continue\s+(?:on|by|via))\s+(?:e-?mail"
+     r"|the\s+phone|phone|WhatsApp|Signal|text|Slack)"
+     r"|\b(?:message|text|ping|call|write\s+to)\s+you\s+(?:on|via|over|through)\s+(?:WhatsApp|Signal|Telegram|SMS"
+     r"|text)\b"),
     ("channel_switch.other_lang",
      r"\b(?:lieber|besser)\s+per\s+(?:E-?Mail|Telefon)\b|\bplutôt\s+par\s+(?:e-?mail|téléphone)"
-     r"|\bmejor\s+por\s+(?:correo|teléfono)"),
+     r"|\bmejor\s+por\s+(?:correo|teléfono|WhatsApp)"
+     r"|\bmit\s+E-?Mails?\s+(?:\w+\s+)?schlecht\b|\bam\s+(?:einfachsten|besten|schnellsten)\s+erreich(?:en|st|t)"
+     r"\s+(?:Sie|du|ihr)\s+mich\b"
+     r"|\bmejor\s+(?:escr[ií]beme|ll[aá]mame|h[aá]blame)\b|\bcon\s+el\s+correo\s+(?:me\s+pierdo|soy\s+un\s+desastre)"
+     r"|\bplus\s+simple\s+(?:de\s+me\s+joindre|par)\b|\bjoignable\s+(?:par|au)\s+téléphone\b"
+     r"|\bpas\s+très\s+(?:à\s+l'aise|doué)\s+avec\s+(?:les\s+)?(?:e-?mails?|mails?|LinkedIn)"),
 )
 
 SCHEDULING_RULES: tuple[tuple[str, str], ...] = (
@@ -259,7 +339,7 @@ SCHEDULING_RULES: tuple[tuple[str, str], ...] = (
     ("scheduling.see_you",
      r"\bsee\s+you\s+(?:then|there|on\s|next|at\s)|\blooking\s+forward\s+to\s+(?:meeting|our)"),
     ("scheduling.coffee_call",
-     r"\b(?:grab|get|have|set\s+up|schedule|book|arrange|find)\s+(?:a\s+)?(?:quick\s+|short\s+)?(?:time|coffee"
+     r"\b(?:grab|get|have|do|set\s+up|schedule|book|arrange|find)\s+(?:a\s+)?(?:quick\s+|short\s+)?(?:time|coffee"
      r"|lunch|breakfast|drinks?|call|chat|meeting|slot|zoom)\b|\blet'?s\s+(?:meet|talk|chat|find\s+a\s+time"
      r"|grab|get\s+together)\b"),
     ("scheduling.great_to_meet",
@@ -268,19 +348,45 @@ SCHEDULING_RULES: tuple[tuple[str, str], ...] = (
     ("scheduling.calendar",
      r"\bcalendly\b|\bcal\.com\b|\bmy\s+calendar\b|\bwhat\s+does\s+your\s+(?:week|calendar|schedule)\s+look"),
     ("scheduling.clock_time", r"\d{1,2}(?::\d{2})?\s*(?:am|pm)\b"),
+    ("scheduling.short_call",
+     r"\b(?:do|would|could)\s+you\s+have\s+(?:\d+|a\s+few|fifteen|twenty|thirty)\s+min(?:ute)?s\b"
+     r"|\b(?:\d+|fifteen|twenty|thirty)[- ]min(?:ute)?s?\s+(?:call|chat|coffee|meeting|demo|catch[- ]up|zoom)\b"
+     r"|\b(?:a|an)\s+(?:quick|short|brief)\s+(?:call|chat|coffee|meeting|catch[- ]up)\b"
+     r"|\b" + _WEEKDAYS + r"\s+(?:lunch|coffee|breakfast|dinner|call)\b|\b(?:lunch|coffee|breakfast|dinner|call)\s+"
+     r"(?:works|would\s+work)\b"),
+    ("scheduling.when_suits",
+     r"\bwhen\s+(?:would|does|is|might)\s+(?:\w+\s+)?(?:suit|work|good|convenient)"
+     r"|\bwhat\s+(?:time|day)s?\s+(?:would\s+)?(?:suit|work)"
+     r"|\b(?:with|send\s+(?:you|over))\s+(?:some|a\s+few)\s+(?:times|slots|dates)\b"),
+    ("scheduling.de",
+     r"\b(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)s?\b[^.!?\n]{0,30}\b(?:um\s+\d|vormittag"
+     r"|nachmittag|abend|passt|geht)|\b(?:passt|passen)\s+(?:mir|uns|dir|Ihnen)\b|\bZeit\s+für\s+ein(?:en)?\s+"
+     r"(?:kurzes\s+|kurzen\s+)?(?:Telefonat|Gespräch|Anruf|Treffen|Kennenlernen|Call)\b|\btelefonieren\b"
+     r"|\b(?:Mittag|Abend)essen\b|\bum\s+\d{1,2}(?::\d{2})?\s+Uhr\b"),
+    ("scheduling.fr",
+     r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b[^.!?\n]{0,40}(?:\b\d{1,2}\s*h|\bmatin|\baprès-midi"
+     r"|\bsoir|\bme\s+convient|\bvous\s+convient|\bte\s+convient)"
+     r"|\bà\s+(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b|\b(?:me|vous|te)\s+convien(?:t|drait)\b"
+     r"|\bun\s+(?:appel|déjeuner|rendez-vous)\b"),
+    ("scheduling.es",
+     r"\b(?:lunes|martes|miércoles|jueves|viernes|sábado|domingo)\b[^.!?\n]{0,40}\b(?:a\s+las\s+\d|por\s+la\s+"
+     r"(?:mañana|tarde)|me\s+va\s+bien|te\s+va\s+bien)|\buna\s+llamada\b|\breuni[oó]n\b|\bquedar\b"
+     r"|\b(?:me|te|le|os)\s+va\s+bien\b|\ba\s+las\s+\d{1,2}\b|\bhablar\s+por\s+tel[eé]fono\b"),
     ("scheduling.other_lang",
      r"\bTermin\b|\b(?:auf\s+einen\s+)?Kaffee\b|\btreffen\b|\bun\s+café\b|\bdisponible\b|\bun\s+caf[eé]\b"),
 )
 
 THANKS_INTRO_RULES: tuple[tuple[str, str], ...] = (
     ("thanks.for_intro",
-     r"\b(?:thanks?|thank\s+you|grateful|appreciate)\b[^.!?\n]{0,40}\b(?:intro(?:duction)?\b|connect(?:ion|ing)"
-     r"|referral|putting\s+us\s+in\s+touch|introducing)"),
+     r"\b(?:thanks?|thank\s+you|grateful|appreciate)\b[^.!?\n]{0,40}\b(?:intro(?:duction)?\b(?!\s+(?:call|meeting"
+     r"|session|course|class|workshop|deck|presentation|talk|webinar|video|training)\b|\s+to\s+(?!(?:you|us|me|him"
+     r"|her|them|my|your|both)\b)(?-i:[a-z]))|connection\b|connecting\s+(?:us|me|the\s+two|you|with)\b"
+     r"|referral|putting\s+us\s+in\s+touch|for\s+introducing\s+(?:us|me|the\s+two|you|" + NAME + r"))"),
     ("thanks.wonderful_intro",
      r"\b(?:wonderful|great|kind|lovely|thoughtful|generous|warm)\s+(?:intro(?:duction)?|connection)\b"),
     ("thanks.to_bcc", r"\b(?:moving|move|moved|moving\s+you|bumping)\s+(?:\w+\s+){0,2}to\s+bcc\b"),
     ("thanks.other_lang",
-     r"\bdanke\b[^.!?\n]{0,40}\b(?:Vorstellung|Kontakt|Verbindung)|\bmerci\b[^.!?\n]{0,40}"
+     r"\bdanke?\b[^.!?\n]{0,40}\b(?:Vorstellung|Kontakt|Verbindung)|\bmerci\b[^.!?\n]{0,40}"
      r"\b(?:mise\s+en\s+relation|présentation)|\bgracias\b[^.!?\n]{0,40}\b(?:presentación|contacto)"),
 )
 THANKS_GENERIC = re.compile(
@@ -317,7 +423,7 @@ SUBJECT_INTRO = re.compile(
     _I,
 )
 SUBJECT_CONTEXT = re.compile(
-    r"\bintro(?:duction|ducing)?\b|<\s*>|\bmeet(?:ing)?\s+" + NAME + r"|\bconnecting\b|\breferral\b"
+    r"\bintro(?:duction|ducing)?\b(?!\s+to\s+(?:the|our|a|an|your|my)\b)|<\s*>|\bconnecting\b|\breferral\b"
     r"|\bvorstellung\b|\bprésentation\b|\bpresentación\b",
     _I,
 )
@@ -325,6 +431,16 @@ SUBJECT_NEGATIVE = re.compile(
     r"\b(?:policy|policies|course|training|webinar|newsletter|product|release|update|onboarding|module|guide"
     r"|lesson|chapter|workshop|seminar|tutorial|version|feature)s?\b",
     _I,
+)
+# "Meet Biscuit" is an intro subject only when Biscuit is one of the people on the message.
+SUBJECT_MEET = re.compile(r"\bmeet(?:ing)?\s+(" + NAME + r")", re.IGNORECASE)
+SUBJECT_PAIR_SEPARATOR = re.compile(r"\s(?:/|&|\+|x|and|und|et|y)\s|<\s*-?\s*>|↔|⇄", re.IGNORECASE)
+# Where one quoted message ends and the one it quoted begins.
+QUOTE_HEADER = re.compile(
+    r"^[ \t>]*(?:-{2,}\s*(?:Original\s+Message|Ursprüngliche\s+Nachricht|Message\s+d'origine|Mensaje\s+original"
+    r"|Forwarded\s+message|Weitergeleitete\s+Nachricht)|(?:From|Von|De)\s*:\s|On\s.{0,200}\swrote:"
+    r"|Am\s.{0,200}\sschrieb|Le\s.{0,200}\sa\sécrit|El\s.{0,200}\sescribió)",
+    re.IGNORECASE | re.MULTILINE,
 )
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|antw|réf|r|ref)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 
@@ -369,35 +485,47 @@ GATES: dict[str, tuple[str, ...]] = {
     "intro.fr": ("présent", "contact", "relation"),
     "intro.es": ("present", "contact", "conectar"),
     "intro.it_pt": ("present", "contatt", "contato"),
+    "intro.hand_off": ("let you", "leave", "je vous laisse", "os dejo", "überlasse"),
+    "intro.connect_you": ("connect you", "link up you"),
+    "optin_ask.open_to_that": ("would you", "are you"),
     "optin_ask.open_to": ("you be", "are you"),
     "optin_ask.mind_if": ("if i",),
     "optin_ask.may_i": ("i introduce", "i connect", "me to introduce", "me to connect", "an intro", "a intro"),
     "optin_ask.conditional_offer": ("connect you", "introduce you", "put you"),
     "optin_ask.de": ("interesse", "offen"),
     "optin_ask.fr": ("seriez", "serais"),
-    "optin_ask.es": ("interesaría", "gustaría"),
+    "optin_ask.es": ("interesaría", "gustaría", "estar"),
     "optin_no.pass": ("pass",),
     "optin_no.bad_time": ("time", "bandwidth", "too", "plate"),
     "optin_no.not_interested": ("interested", "looking", "taking", "rather not", "no thank", "no, thank",
                                 "decline", "hold off", "not now", "not right now"),
+    "optin_no.say_no": ("say no", "saying no"),
+    "optin_no.de_fr_es": ("passen", "kein", "donner suite", "pas le bon", "pas disponible", "passe mon tour",
+                          "no tengo", "prefiero no", "ahora mismo no"),
     "optin_no.other_lang": ("leider", "kein", "lieber", "pas ", "no me", "no tengo"),
     "optin_yes.happy_to_meet": ("happy to", "glad to", "delighted to", "love to", "keen to", "open to"),
     "optin_yes.go_ahead": ("go ahead", "connect us", "introduce us", "feel free"),
+    "optin_yes.other_lang": ("uns", "presenta", "presénta", "ponnos", "présente", "-nous"),
     "blanket_request.introduce_myself_to_any": ("introduce",),
-    "blanket_request.if_so_whom": ("if so",),
+    "blanket_request.if_so_whom": ("if so", "wenn ja", "si es así", "si oui", "peu importe", "da igual", "egal wer"),
     "intro_request.could_you_introduce_me": _ME_US,
     "intro_request.put_me_in_touch": ("touch",),
     "intro_request.willing_to_introduce": _ME_US,
     "intro_request.forward_note": ("forward", "pass", "send"),
     "intro_request.looking_for_intro": ("intro to", "introduction to", "referral to"),
     "intro_request.know_anyone": ("you happen", "you have", "you know"),
-    "intro_request.other_lang": ("mich", "pourriez", "presentarme"),
+    "intro_request.intro_possible": ("intro", "referral"),
+    "intro_request.other_lang": ("mich", "pourriez", "presentarme", "podr", "puede"),
     "channel_switch.move_to": ("linkedin", "here", "this platform", "this app", "mail", "phone", "text",
                                "whatsapp", "signal", "a call"),
     "channel_switch.struggles": ("linkedin", "messag", "inmail", "this platform", "this app", "this system"),
     "channel_switch.rarely_check": ("linkedin", "messages here", "inmail", "this inbox", "the messaging"),
     "channel_switch.reach_me": ("reach", "contact me", "hold of me", "me an"),
-    "channel_switch.other_lang": ("per e", "per telefon", "plutôt par", "mejor por"),
+    "channel_switch.prefers": ("for me", "easiest", "best", "simplest", "quickest"),
+    "channel_switch.bad_with": ("mail", "linkedin", "messages", "inmail", "inbox", "check"),
+    "channel_switch.use_other": ("let", "you on", "you via", "you over", "you through"),
+    "channel_switch.other_lang": ("per e", "per telefon", "plutôt par", "mejor ", "schlecht", "erreich",
+                                  "con el correo", "plus simple", "joignable", "pas très"),
     "scheduling.are_you_free": ("you be", "are you"),
     "scheduling.day_works": ("day at", "day morning", "day afternoon", "day evening", "day works", "day would",
                                "day is", "for me", "great for", "well for", "how about", "how does"),
@@ -406,12 +534,19 @@ GATES: dict[str, tuple[str, ...]] = {
                                "slot", "zoom", "let"),
     "scheduling.great_to_meet": (" to meet", " to connect", " to chat", " to catch"),
     "scheduling.calendar": ("calendly", "cal.com", "calendar", "your week", "your schedule"),
+    "scheduling.short_call": ("min", "quick", "short", "brief", "day lunch", "day coffee", "day breakfast",
+                              "day dinner", "day call", "works", "would work"),
+    "scheduling.when_suits": ("when", "what", "times", "slots", "dates"),
+    "scheduling.de": ("tag", "mittwoch", "passt", "passen", "zeit für", "telefonieren", "essen", "uhr"),
+    "scheduling.fr": ("di", "convien", "un appel", "un déjeuner", "un rendez-vous"),
+    "scheduling.es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo", "una llamada",
+                      "reuni", "quedar", "va bien", "a las", "hablar por"),
     "scheduling.other_lang": ("termin", "kaffee", "treffen", "café", "cafe", "disponible"),
     "thanks.for_intro": ("thank", "grateful", "apprecia"),
     "thanks.wonderful_intro": tuple(f"{a} {n}" for a in ("wonderful", "great", "kind", "lovely", "thoughtful",
                                      "generous", "warm") for n in ("intro", "connection")),
     "thanks.to_bcc": ("bcc",),
-    "thanks.other_lang": ("danke", "merci", "gracias"),
+    "thanks.other_lang": ("dank", "merci", "gracias"),
     "salesy.pricing": ("pric", "quote", "package", "per ", "$"),
     "salesy.demo": ("demo", "trial", "walkthrough"),
     "salesy.discount": ("discount", "%off", "% off", "offer"),
@@ -516,6 +651,7 @@ def _compile(rules: Iterable[tuple[str, str]]) -> tuple[Rule, ...]:
 
 
 _INTRO = _compile(INTRO_RULES)
+_INTRO_PARTY = _compile(INTRO_PARTY_RULES)
 _OPTIN_ASK = _compile(OPTIN_ASK_RULES)
 _OPTIN_NO = _compile(OPTIN_NO_RULES)
 _OPTIN_YES = _compile(OPTIN_YES_RULES)
@@ -527,7 +663,10 @@ _THANKS = _compile(THANKS_INTRO_RULES)
 _SALESY = _compile(SALESY_RULES)
 _CONTEXT = _compile(CONTEXT_RULES)
 _HARD_NEGATIVE = _compile(HARD_NEGATIVE_RULES)
-_SENTENCE_END = re.compile(r"[.!?\n]")
+_NETWORK_GENERIC = Rule("blanket_request.network_generic", NETWORK_GENERIC.pattern)
+_SELF_PROMO = Rule("blanket_request.self_promo", SELF_PROMO.pattern)
+_SENTENCE_END = re.compile(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)(?<!\bProf)(?<!\bSt)[.!?\n]")
+_ABBREVIATIONS = frozenset({"dr", "mr", "ms", "mrs", "prof", "st"})
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -556,7 +695,17 @@ def _org(email: str) -> str:
 
 
 def prefilter(msg: Message, user_addresses: frozenset[str]) -> bool:
-    """Header-only test: could ``msg`` be intro-related, so that its body is worth fetching?"""
+    """Header-only test: could ``msg`` be intro-related, so that its body is worth fetching?
+
+    Passes: relayed notifications; intro-ish subjects (automated mail only with an explicit pair subject); the
+    user writing to two people of different organisations, or starting a thread with someone outside; someone
+    writing to the user plus a person of another organisation; and a *new* 1:1 thread from a person outside the
+    user's organisations with the user as the only recipient (an opt-in ask or request under a bland subject
+    such as "Quick question").  Replies are not passed on shape alone: ``pipeline.select_candidates`` already
+    passes replies linked to candidate threads, so a bland "Re:" is fetched only when its thread is a candidate.
+    Budget: colleagues, lists, automated mail and replies make up most of a mailbox, so new 1:1 threads from
+    outside people keep the fetched share well under 10%.
+    """
     if msg.relayed_by:
         return True
     subject = msg.subject
@@ -588,6 +737,10 @@ def prefilter(msg: Message, user_addresses: frozenset[str]) -> bool:
         return bool(orgs) and not msg.in_reply_to and REPLY_SUBJECT.match(subject) is None
     if not user_addressed:
         return False
+    if not others:
+        # A new 1:1 thread from a person outside the user's organisations: maybe an opt-in ask or a request.
+        return (_org(sender.email) not in user_orgs and not msg.cc and not msg.in_reply_to
+                and REPLY_SUBJECT.match(subject) is None)
     # Someone writing to the user and at least one other person from a different organisation.
     orgs = {_org(e) for e in others} | {_org(sender.email)}
     return len(others) >= 1 and len(orgs - user_orgs) >= 2
@@ -605,10 +758,19 @@ def _snippet(text: str, start: int, end: int) -> str:
     return out if len(out) <= SNIPPET else out[: SNIPPET - 1] + "…"
 
 
+def _after_abbreviation(text: str, dot: int) -> bool:
+    """True when the '.' at ``dot`` ends a title such as "Dr." rather than a sentence."""
+    word = text[max(0, dot - 5):dot].rsplit(None, 1)
+    return bool(word) and word[-1].lower() in _ABBREVIATIONS
+
+
 def _sentence(text: str, start: int, end: int) -> str:
     """The sentence around text[start:end] (bounded by . ! ? or a newline; '?' stays in)."""
     lo = start
-    while lo > 0 and text[lo - 1] not in ".!?\n":
+    while lo > 0:
+        ch = text[lo - 1]
+        if ch in "!?\n" or (ch == "." and not _after_abbreviation(text, lo - 1)):
+            break
         lo -= 1
     m = _SENTENCE_END.search(text, end)
     hi = m.end() if m else len(text)
@@ -682,6 +844,84 @@ def _recipients(msg: Message) -> tuple[Address, ...]:
     return tuple(seen.values())
 
 
+_NETWORK_GATES = ("your", "ihrer", "deiner", "eurer", "sus ", "tus ", "vos ", "tes ")
+_NAME_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _participant_names(msg: Message) -> frozenset[str]:
+    """Lower-cased words of the display names of everyone on the message (sender, To, Cc)."""
+    people = ((msg.sender,) if msg.sender else ()) + msg.to + msg.cc
+    return frozenset(w.lower() for a in people for w in _NAME_WORD.findall(a.name))
+
+
+def _names_someone(text: str, names: frozenset[str]) -> bool:
+    """True when ``text`` contains a word of a participant's display name."""
+    return any(w.lower() in names for w in _NAME_WORD.findall(text))
+
+
+def _count_names(text: str, names: frozenset[str]) -> int:
+    """How many distinct participant name words ``text`` contains."""
+    return len({w.lower() for w in _NAME_WORD.findall(text)} & names)
+
+
+def _spans_orgs(msg: Message) -> bool:
+    """True when the people on the message belong to two or more organisations."""
+    people = ((msg.sender,) if msg.sender else ()) + msg.to + msg.cc
+    return len({_org(a.email) for a in people}) >= 2
+
+
+def _line(text: str, pos: int) -> str:
+    """The line of ``text`` around ``pos``."""
+    lo = text.rfind("\n", 0, pos) + 1
+    hi = text.find("\n", pos)
+    return text[lo:] if hi < 0 else text[lo:hi]
+
+
+def _asks_for_self(sentence: str) -> bool:
+    """True when the sentence asks to be introduced ("Könntest du mich mit X bekannt machen?")."""
+    return _first(_REQUEST, _Text.of(sentence)) is not None
+
+
+def _quoted_context(qt: _Text) -> tuple[str, str, re.Match[str]] | None:
+    """What the nearest quoted message that says anything intro-like is: "intro", "optin_ask" or "request".
+
+    The quote is cut into messages at reply headers ("On ... wrote:", "-----Original Message-----", "From:");
+    the first message with a hit decides.  In it an unconditional intro sentence wins, then an opt-in ask (an ask
+    rule, or an intro phrase in a conditional sentence), then a request.  ``should_know`` ("you two would hit it
+    off") appears in asks as often as in intros, so it only counts when nothing else does.
+    """
+    cuts = [0, *(m.start() for m in QUOTE_HEADER.finditer(qt.raw) if m.start() > 0), len(qt.raw)]
+    for lo, hi in itertools.pairwise(cuts):
+        block = qt if (lo, hi) == (0, len(qt.raw)) else _Text.of(qt.raw[lo:hi])
+        if len(block.gate) < 8:
+            continue
+        hits = _quoted_hits(block)
+        if hits:
+            _, kind, name, m = min(hits, key=lambda h: (h[0], h[3].start()))
+            return kind, name, m
+    return None
+
+
+def _quoted_hits(block: _Text) -> list[tuple[int, str, str, re.Match[str]]]:
+    """Every intro-like hit in one quoted message as (rank, kind, rule, match); lower rank wins."""
+    hits: list[tuple[int, str, str, re.Match[str]]] = []
+    for rule in _INTRO:
+        if rule.is_open(block.gate):
+            for m in rule.finditer(block):
+                if CONDITIONAL.search(_sentence(m.string, m.start(), m.end())):
+                    hits.append((1, "optin_ask", rule.name, m))
+                else:
+                    hits.append((3 if rule.name == "intro.should_know" else 0, "intro", rule.name, m))
+                    break
+    for rules, rank, kind in ((_OPTIN_ASK, 1, "optin_ask"), (_REQUEST, 2, "request"), (_BLANKET, 2, "request")):
+        for rule in rules:
+            if rule.is_open(block.gate):
+                found = rule.search(block)
+                if found:
+                    hits.append((rank, kind, rule.name, found))
+    return hits
+
+
 def is_reply(msg: Message) -> bool:
     """True for a reply (In-Reply-To set or a Re:-style subject)."""
     return bool(msg.in_reply_to) or REPLY_SUBJECT.match(msg.subject) is not None
@@ -691,7 +931,7 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
     """Label one message by explainable rules; every rule that fired is in ``evidence``."""
     ev: list[Evidence] = []
     t = _Text.of(msg.new_text[:MAX_TEXT])
-    qt = _Text.of(msg.quoted_text[:MAX_TEXT])
+    qt = _Text.of(msg.quoted_text[:MAX_QUOTED])
 
     def note(rule: str, label: Label | None, text: str) -> None:
         ev.append(Evidence(rule, label, " ".join(text.split())[:SNIPPET]))
@@ -716,6 +956,11 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
         return Classification(msg.message_id, Label.NOT_INTRO, relayed=relayed, evidence=tuple(ev))
 
     # Intro phrases: an unconditional sentence introduces; a conditional one ("if you're open to it?") asks.
+    # An intro addresses its parties: with fewer than two recipients (and no relay) an intro phrase is a pitch
+    # ("I'd like to introduce you to our platform") or a one-sided mention, so it does not vote intro.
+    recipients = _recipients(msg)
+    parties = len(recipients) >= 2 or relayed
+    names = _participant_names(msg)
     intro_hit = False
     ask_hit = False
     for rule in _INTRO:
@@ -723,23 +968,40 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
             continue
         name = rule.name
         for m in rule.finditer(t):
-            if CONDITIONAL.search(_sentence(m.string, m.start(), m.end())):
+            sentence = _sentence(m.string, m.start(), m.end())
+            if _first(_THANKS, _Text.of(sentence)):
+                continue  # "Merci pour la mise en relation" thanks for an intro; it does not make one
+            if CONDITIONAL.search(sentence):
+                if _asks_for_self(sentence):
+                    continue  # "Could you introduce me to ...?" is a request, voted below
                 if not ask_hit:
                     vote(name.replace("intro.", "optin_ask.conditional_"), Label.OPTIN_ASK, m)
                 ask_hit = True
+            elif name == "intro.angle_pair" and not _names_someone(_line(m.string, m.start()), names):
+                continue  # "Salesforce <> HubSpot sync" pairs systems, not people on the message
+            elif not parties:
+                vote(name + ".one_recipient", None, m)
+                break
             else:
                 vote(name, Label.INTRO, m)
                 intro_hit = True
                 break
-    recipients = _recipients(msg)
     if len(recipients) >= 2:
         greeting = _greets_each(t.raw, recipients)
         if greeting:
             note("intro.greets_each_party", Label.INTRO, greeting)
             intro_hit = True
-    if not reply and subject:
+        if not intro_hit and len({_org(a.email) for a in recipients}) >= 2:
+            for rule in _INTRO_PARTY:
+                if rule.is_open(t.gate):
+                    for m in rule.finditer(t):
+                        if not CONDITIONAL.search(_sentence(m.string, m.start(), m.end())):
+                            vote(rule.name, Label.INTRO, m)
+                            intro_hit = True
+                            break
+    if not reply and subject and parties:
         pair = SUBJECT_INTRO.search(subject)
-        if pair and SUBJECT_NEGATIVE.search(subject) is None:
+        if pair and SUBJECT_NEGATIVE.search(subject) is None and _names_someone(subject, names):
             note("intro.subject_pair", Label.INTRO, subject)
             intro_hit = True
 
@@ -749,9 +1011,9 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
 
     # Requests.
     blanket = _first(_BLANKET, t)
-    if blanket is None and "your" in t.gate:
-        generic = NETWORK_GENERIC.search(t.raw)
-        if generic and SELF_PROMO.search(t.raw):
+    if blanket is None and any(map(t.gate.__contains__, _NETWORK_GATES)):
+        generic = _NETWORK_GENERIC.search(t)
+        if generic and _SELF_PROMO.search(t):
             blanket = ("blanket_request.network_for_services", generic)
     if blanket:
         vote(blanket[0], Label.BLANKET_REQUEST, blanket[1])
@@ -766,16 +1028,23 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
     context = intro_hit or ask_hit or request_hit or blanket is not None
     quoted_kind = ""
     if qt.raw:
-        for rules, what in ((_INTRO, "intro"), (_OPTIN_ASK, "optin_ask"), (_REQUEST, "request")):
-            hit = _first(rules, qt)
-            if hit:
-                vote(f"{CONTEXT_PREFIX}quoted_{what}", None, hit[1], qt)
+        quoted = _quoted_context(qt)
+        if quoted:
+            quoted_kind, _, quoted_hit = quoted
+            vote(f"{CONTEXT_PREFIX}quoted_{quoted_kind}", None, quoted_hit, qt)
+            context = True
+    # The subject is the weakest context: it counts in a reply or a message to two or more people, and only when
+    # the people on it span two organisations ("Re: presentación cliente Vidal" between colleagues is work).
+    if subject and (reply or parties) and SUBJECT_NEGATIVE.search(subject) is None and _spans_orgs(msg):
+        if SUBJECT_CONTEXT.search(subject):
+            note(f"{CONTEXT_PREFIX}subject", None, subject)
+            context = True
+        else:
+            meet = SUBJECT_MEET.search(subject)
+            if (meet and meet.group(1).lower() in names) or (
+                    SUBJECT_PAIR_SEPARATOR.search(subject) and _count_names(subject, names) >= 2):
+                note(f"{CONTEXT_PREFIX}subject_names_pair", None, subject)
                 context = True
-                quoted_kind = what
-                break
-    if subject and SUBJECT_CONTEXT.search(subject) and SUBJECT_NEGATIVE.search(subject) is None:
-        note(f"{CONTEXT_PREFIX}subject", None, subject)
-        context = True
     for name, m in _all(_CONTEXT, t):
         vote(name, None, m)
         context = True
@@ -806,15 +1075,14 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
             if generic_thanks:
                 vote("thanks.generic", Label.THANKS, generic_thanks)
 
+    voted = {e.label for e in ev if e.label is not None and e.label is not Label.NOT_INTRO}
+    ordered = [lab for lab in Label if lab in voted]
+    if not ordered:
+        # salesy qualifies intro-related mail only; not scoring the rest keeps long newsletters cheap
+        return Classification(msg.message_id, Label.NOT_INTRO, relayed=relayed, evidence=tuple(ev))
     salesy_hits = 0
     for name, m in _all(_SALESY, t):
         vote(name, None, m)
         salesy_hits += 1
     salesy = round(1.0 - 0.65**salesy_hits, 3) if salesy_hits else 0.0
-
-    voted = {e.label for e in ev if e.label is not None and e.label is not Label.NOT_INTRO}
-    ordered = [lab for lab in Label if lab in voted]
-    if not ordered:
-        return Classification(msg.message_id, Label.NOT_INTRO, salesy=salesy, relayed=relayed,
-                              evidence=tuple(ev))
     return Classification(msg.message_id, ordered[0], tuple(ordered[1:]), salesy, relayed, tuple(ev))

@@ -395,7 +395,10 @@ _WORDS = ["I'd", "like", "to", "introduce", "you", "Mary", "meet", "Steven", "co
           "email", "LinkedIn", "free", "Tuesday", "at", "10am", "thanks", "for", "the", "wonderful", "our", "services",
           "pricing", "demo", "book", "call", "with", "team", "<>", "any", "of", "your", "contacts", "whom", "so",
           ",", ".", "\n", "vorstellen", "euch", "möchte", "je", "vous", "présente", "os", "presento", "in", "touch",
-          "put", "putting", "office", "order", "unsubscribe", "bcc", "moving", "introduced", "us", "mutual"]
+          "put", "putting", "office", "order", "unsubscribe", "bcc", "moving", "introduced", "us", "mutual",
+          "leave", "let", "say", "no", "ja", "gerne", "stell", "uns", "vor", "wenn", "wem", "easiest", "text",
+          "WhatsApp", "check", "barely", "lunch", "Friday", "minutes", "when", "suit", "Dienstag", "um", "Uhr",
+          "mardi", "10h", "convient", "llamada", "a las", "te", "presente", "ponga", "contacto", "Dr."]
 
 
 @given(st.lists(st.sampled_from(_WORDS), max_size=40))
@@ -408,9 +411,9 @@ def test_gates_and_boundary_stripping_do_not_change_matches(words: list[str]) ->
 
     text = " ".join(words)
     t = c._Text.of(text)
-    tables = (c.INTRO_RULES, c.OPTIN_ASK_RULES, c.OPTIN_NO_RULES, c.OPTIN_YES_RULES, c.BLANKET_RULES,
-              c.INTRO_REQUEST_RULES, c.CHANNEL_RULES, c.SCHEDULING_RULES, c.THANKS_INTRO_RULES, c.SALESY_RULES,
-              c.CONTEXT_RULES, c.HARD_NEGATIVE_RULES)
+    tables = (c.INTRO_RULES, c.INTRO_PARTY_RULES, c.OPTIN_ASK_RULES, c.OPTIN_NO_RULES, c.OPTIN_YES_RULES,
+              c.BLANKET_RULES, c.INTRO_REQUEST_RULES, c.CHANNEL_RULES, c.SCHEDULING_RULES, c.THANKS_INTRO_RULES,
+              c.SALESY_RULES, c.CONTEXT_RULES, c.HARD_NEGATIVE_RULES)
     for table in tables:
         for (name, pattern), fast in zip(table, c._compile(table), strict=True):
             slow = re.compile(pattern, re.IGNORECASE | re.MULTILINE).search(text)
@@ -418,3 +421,203 @@ def test_gates_and_boundary_stripping_do_not_change_matches(words: list[str]) ->
             assert (got is None) == (slow is None), name
             if got and slow:
                 assert got.span() == slow.span(), name
+
+
+# -- structure: who the message is addressed to --------------------------------------------------------------------
+
+COLLEAGUE = Address("Bo Lund", "bo@jonesre.com")
+NAOMI = Address("Naomi Clarke", "naomi@clarke-photo.com")
+INTRO_QUOTE = "On Mon, Kathy wrote:\nSteven, Mary - delighted to introduce you two. Mary brokers furniture."
+ASK_QUOTE = "On Mon, Kathy wrote:\nSteven, would you like me to introduce you to Mary Smith? She brokers furniture."
+
+
+@pytest.mark.parametrize("text", [
+    "I'd love to introduce you to Acme Scheduler, the calendar tool for busy teams.",
+    "Ich möchte Ihnen kurz unser Unternehmen vorstellen.",
+    "Je me permets de vous présenter Routix, notre logiciel de tournées.",
+])
+def test_intro_phrase_to_a_single_recipient_is_not_an_intro(text: str) -> None:
+    """An intro phrase in mail to one person (a pitch) does not make an intro: an intro addresses its parties."""
+    assert label(msg(text, to=(USER,))) is Label.NOT_INTRO
+
+
+@pytest.mark.parametrize("text", [
+    "Je vous présente le compte rendu de la réunion de lundi.",
+    "Os presento el presupuesto revisado para la obra.",
+])
+def test_presenting_a_document_is_not_an_intro(text: str) -> None:
+    """"Je vous présente le ..." / "os presento el ..." present a thing, not a person, even to two people."""
+    assert label(msg(text, to=(USER, MARY))) is Label.NOT_INTRO
+
+
+def test_angle_pair_needs_a_person_on_the_message() -> None:
+    """"Billing <> CRM" pairs systems; "Mary <> Steven" pairs people who are on the message."""
+    assert label(msg("Notes from the Billing <> CRM call are in the doc.", to=(USER, MARY))) is Label.NOT_INTRO
+    assert label(msg("Mary <> Steven, over to you.", to=(USER, MARY))) is Label.INTRO
+
+
+def test_hand_off_phrases_make_an_intro_only_across_organisations() -> None:
+    """"Glad to connect you ... I'll let you two take it from here" is an intro when the parties are outsiders."""
+    text = "Glad to connect you. Naomi photographs food; Steven sells shop space.\nI'll let you two take it from here."
+    assert label(msg(text, to=(USER, NAOMI))) is Label.INTRO
+    assert label(msg("I'll leave it to you two to settle the rota.", sender=BOSS, to=(USER, COLLEAGUE))) \
+        is Label.NOT_INTRO
+
+
+def test_thanking_for_an_intro_does_not_make_one() -> None:
+    """A sentence that thanks for the "mise en relation" is thanks, not a new intro."""
+    c = classify(msg("Merci beaucoup pour la mise en relation, Kathy !", sender=MARY, to=(USER, KATHY),
+                     quoted=INTRO_QUOTE, reply=True), ME)
+    assert c.label is Label.THANKS
+
+
+# -- opt-in asks and answers, more languages --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "¿Te parecería bien que te ponga en contacto con Mary Smith? Vende mobiliario de oficina.",
+    "¿Estarías abierto a que te presente a Mary? Creo que os entenderíais.",
+    "Serais-tu d'accord pour que je te mette en contact avec Mary ?",
+    "Mary asked me for an introduction to you last week. Would you be open to that?",
+])
+def test_optin_ask_more_phrasings(text: str) -> None:
+    """Spanish subjunctive asks, French "d'accord pour que" and "open to that?" after an intro mention ask first."""
+    assert label(msg(text)) is Label.OPTIN_ASK
+
+
+def test_one_recipient_ask_is_not_an_intro_even_with_you_two() -> None:
+    """An ask to one person that adds "I think you two would get on" stays an opt-in ask."""
+    text = "Would you be open to me introducing you to Mary? I think you two would get on."
+    assert label(msg(text)) is Label.OPTIN_ASK
+
+
+def test_asking_to_be_introduced_in_a_question_is_a_request_not_an_ask() -> None:
+    """"Könntest du mich mit Dr. Meier bekannt machen?" asks for an intro for oneself (titles do not end it)."""
+    assert label(msg("Könntest du mich mit Dr. Meier von der Stadt bekannt machen?", sender=MARY)) \
+        is Label.INTRO_REQUEST
+
+
+@pytest.mark.parametrize("text", [
+    "Kathy - yes please, go ahead.",
+    "Hola Kathy:\n\n¡Claro! Preséntanos cuando quieras.",
+    "Hallo Kathy,\n\nja gerne, stell uns einfach vor.",
+    "Happy to be connected, thanks.",
+])
+def test_optin_yes_after_a_salutation_or_in_other_languages(text: str) -> None:
+    """A yes after "Name -" or "Hola Name:", or in German/Spanish, answers a quoted ask."""
+    assert label(msg(text, sender=MARY, to=(KATHY,), quoted=ASK_QUOTE, reply=True)) is Label.OPTIN_YES
+
+
+def test_nearest_quoted_message_decides_whether_a_yes_answers_an_ask() -> None:
+    """Below a quoted intro (the nearest quoted message) a "sure" is not an opt-in answer, even if an ask is older."""
+    quoted = INTRO_QUOTE + "\n\n" + ASK_QUOTE
+    c = classify(msg("Sure, happy to help.", sender=MARY, to=(USER, KATHY), quoted=quoted, reply=True), ME)
+    assert c.label is not Label.OPTIN_YES
+    assert c.has_context
+
+
+@pytest.mark.parametrize("text", [
+    "I'm going to have to say no this time, sorry.",
+    "Ich muss leider passen, ich habe keine Kapazitäten.",
+    "Je préfère ne pas donner suite pour le moment.",
+    "Ahora mismo no tengo disponibilidad, lo siento.",
+])
+def test_optin_no_more_phrasings(text: str) -> None:
+    """"Say no", "muss passen", "ne pas donner suite" and "no tengo disponibilidad" decline an ask."""
+    assert label(msg(text, sender=MARY, to=(KATHY,), quoted=ASK_QUOTE, reply=True)) is Label.OPTIN_NO
+
+
+# -- requests ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Dürfte ich mich bei einigen Ihrer Kunden mit meinem Angebot melden? Wenn ja, bei wem?",
+    "¿Podría presentarme a algunos de sus clientes para ofrecer nuestros servicios? Si es así, ¿a quiénes?",
+    "Pourriez-vous parler de moi à quelques-uns de vos clients ? Peu importe qui.",
+])
+def test_blanket_request_in_other_languages(text: str) -> None:
+    """"Wenn ja, bei wem?", "si es así, ¿a quiénes?" and "peu importe qui" ask for the network at large."""
+    assert label(msg(text, sender=MARY)) is Label.BLANKET_REQUEST
+
+
+@pytest.mark.parametrize("text", [
+    "Would you be comfortable introducing me to your CFO?",
+    "¿Me podrías poner en contacto con la directora de compras?",
+    "Just checking whether an introduction to Mary would still be possible.",
+])
+def test_intro_request_more_phrasings(text: str) -> None:
+    """"Comfortable introducing me", "¿me podrías poner en contacto?" and "would an intro be possible" request."""
+    assert label(msg(text, sender=MARY)) is Label.INTRO_REQUEST
+
+
+def test_refer_me_to_a_document_is_not_a_request() -> None:
+    """"Could you refer me to the section on fees?" asks for a document, not a person."""
+    assert label(msg("Could you refer me to the section on late fees in the lease?", sender=BOSS)) \
+        is Label.NOT_INTRO
+
+
+# -- channel switch and scheduling inside an intro thread -----------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Texting is far easier for me: 555-0100.",
+    "I hardly ever check email these days, sorry.",
+    "Let's switch to WhatsApp, it's quicker.",
+    "I'll message you on Signal tonight.",
+    "Am besten erreichen Sie mich telefonisch.",
+    "Mejor llámame al móvil.",
+])
+def test_channel_switch_more_phrasings(text: str) -> None:
+    """Preferring another channel, rarely checking email, or moving to WhatsApp/Signal switch channel."""
+    assert label(msg(text, sender=MARY, to=(USER, KATHY), quoted=INTRO_QUOTE, reply=True)) is Label.CHANNEL_SWITCH
+
+
+@pytest.mark.parametrize("text", [
+    "Could we do breakfast next Friday?",
+    "Do you have 20 minutes later this week?",
+    "When would suit you for a chat?",
+    "Donnerstag um 9 Uhr passt mir.",
+    "Jeudi 14h me convient très bien.",
+    "¿Te va bien el martes a las 10?",
+])
+def test_scheduling_more_phrasings(text: str) -> None:
+    """Meals, minutes, "when would suit" and German/French/Spanish day-and-time replies are scheduling."""
+    assert label(msg(text, sender=MARY, to=(USER, KATHY), quoted=INTRO_QUOTE, reply=True)) is Label.SCHEDULING
+
+
+# -- thanks and subject context ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Thanks for the intro call yesterday. Our proposal and pricing are below.",
+    "Thanks for connecting the dots on the Q2 numbers.",
+    "As a thank-you, we're introducing free delivery for members.",
+])
+def test_thanks_for_other_things_is_not_intro(text: str) -> None:
+    """Thanks for an intro *call*, for connecting the dots, or a thank-you next to "introducing" is not thanks."""
+    assert label(msg(text, sender=BOSS)) is Label.NOT_INTRO
+
+
+def test_german_thanks_for_the_introduction() -> None:
+    """"Vielen Dank für die Vorstellung" thanks for the intro."""
+    assert label(msg("Vielen Dank für die Vorstellung!", sender=MARY, to=(KATHY,), quoted=INTRO_QUOTE,
+                     reply=True)) is Label.THANKS
+
+
+def test_subject_context_needs_two_organisations() -> None:
+    """A colleague's "Re: intro deck" reply that fixes a time is work mail, not an intro thread."""
+    c = msg("Let's meet at 5pm to go through it.", subject="Intro deck for Vidal", sender=COLLEAGUE, reply=True)
+    assert label(c) is Label.NOT_INTRO
+
+
+def test_meet_subject_needs_a_person_on_the_message() -> None:
+    """"Meet Pepper" (a new puppy) to neighbours is not an intro subject; names of the parties in a pair are."""
+    assert label(msg("Come say hi on Sunday at 2pm!", subject="Meet Pepper", to=(USER, MARY), reply=True)) \
+        is Label.NOT_INTRO
+    c = msg("Easiest is to text me: 555-0100.", subject="Steven (Jones RE) / Naomi (Clarke Photo)", sender=NAOMI,
+            to=(USER,), cc=(KATHY,), reply=True)
+    assert label(c) is Label.CHANNEL_SWITCH
+
+
+def test_prefilter_passes_new_one_to_one_threads_from_outside() -> None:
+    """A new 1:1 thread from an outsider with a bland subject passes; a colleague's or a reply does not."""
+    assert prefilter(header("Quick question", KATHY, (USER,)), ME)
+    assert not prefilter(header("Quick question", BOSS, (USER,)), ME)
+    assert not prefilter(header("Re: Quick question", KATHY, (USER,), reply=True), ME)
+    assert not prefilter(header("Quick question", KATHY, (USER,), cc=(BOSS,)), ME)
