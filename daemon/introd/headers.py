@@ -65,6 +65,8 @@ def clean_header_value(value: str, *, max_len: int = 998) -> str:
     # Control characters (Cc), and line/paragraph separators (Zl, Zp) that some parsers split on.
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" or ch == "\u200d")
+    # Lone surrogates (from undecodable 8-bit headers) cannot be encoded at all: replace them.
+    text = "".join("\ufffd" if unicodedata.category(ch) == "Cs" else ch for ch in text)
     # Anything still shaped like an encoded word would be decoded again on assignment: break it.
     text = _ENCODED_WORD_START.sub("= ?", text)
     text = _WHITESPACE.sub(" ", text).strip()
