@@ -3,10 +3,10 @@
 
 PY ?= python3
 
-quickstart:  ## install introd into .venv and check the example config
+quickstart:  ## install introd into .venv and run the demo: a bundled mailbox, one pass, no network
 	test -x .venv/bin/python || $(PY) -m venv .venv
 	.venv/bin/python -m pip install -q --disable-pip-version-check .
-	.venv/bin/introd check-config --config config.example.toml
+	.venv/bin/introd demo
 
 test:  ## install Dovecot and the test dependencies, then run everything (as CI does)
 	bash scripts/test.sh

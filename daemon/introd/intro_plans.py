@@ -143,9 +143,12 @@ def reply_address(m: Message) -> Address:
 
 
 # Words that make a display name an organisation or a role, not a person ("Ward Advisory Operations").
-_NOT_PERSON = frozenset("""team operations ops support office info sales marketing hr admin billing accounts
-    inc llc ltd gmbh sa sarl group advisory partners consulting news newsletter notifications noreply service
-    services desk help helpdesk company corp co foundation university department""".split())
+_NOT_PERSON = frozenset([
+    "team", "operations", "ops", "support", "office", "info", "sales", "marketing", "hr", "admin", "billing",
+    "accounts", "inc", "llc", "ltd", "gmbh", "sa", "sarl", "group", "advisory", "partners", "consulting", "news",
+    "newsletter", "notifications", "noreply", "service", "services", "desk", "help", "helpdesk", "company", "corp",
+    "co", "foundation", "university", "department",
+])
 
 
 def person_first_name(name: str) -> str | None:
