@@ -78,8 +78,8 @@ class ActReport:
 
 
 def scan_controls(store: MailStore, state: StateStore, account: str, folders: ActFolders, now: datetime,
-                  existing: set[str], snooze_days: int) -> UserControl:
-    """Update the controls table from the control folders and return the user's overrides."""
+                  existing: set[str]) -> None:
+    """Update the controls table from the control folders (cheap when they did not change)."""
     for kind, folder in folders.controls.items():
         known = state.controls(account, folder)
         if folder not in existing:
@@ -108,13 +108,13 @@ def scan_controls(store: MailStore, state: StateStore, account: str, folders: Ac
                 state.add_control(account, folder, fetched.uid, match.group(1), kind, parsed.message_id, now)
         state.set_folder_position(account, position_key,
                                   FolderPosition(status.uidvalidity, last, status.uidnext, None))
-    return controls_from_rows(state.controls(account), folders, snooze_days)
 
 
-def controls_from_rows(rows: Iterable[sqlite3.Row], folders: ActFolders, snooze_days: int) -> UserControl:
+def controls_from_rows(rows: Iterable[sqlite3.Row], snooze_days: int) -> UserControl:
     """The UserControl the control rows stand for (snoozes last ``snooze_days`` from when first seen)."""
     done: set[str] = set()
     muted: set[str] = set()
+    handled: set[str] = set()
     snoozed: dict[str, datetime] = {}
     for row in rows:
         thread, kind = str(row["thread_id"]), str(row["kind"])
@@ -122,15 +122,21 @@ def controls_from_rows(rows: Iterable[sqlite3.Row], folders: ActFolders, snooze_
             done.add(thread)
         elif kind == "muted":
             muted.add(thread)
+        elif kind == "handled":
+            handled.add(thread)
         elif kind == "snoozed":
             until = datetime.fromisoformat(str(row["seen"])) + timedelta(days=snooze_days)
             snoozed[thread] = max(until, snoozed.get(thread, until))
-    return UserControl(done=frozenset(done), muted=frozenset(muted), snoozed=snoozed)
+    return UserControl(done=frozenset(done), muted=frozenset(muted), snoozed=snoozed, handled=frozenset(handled))
 
 
 def reconcile(store: MailStore, state: StateStore, account: str, folders: ActFolders, existing: set[str],
               now: datetime, report: ActReport) -> None:
-    """Finish APPENDs a crash interrupted, and notice own messages the user deleted, sent or moved."""
+    """Finish APPENDs a crash interrupted, and notice own messages the user deleted, sent, moved or flagged.
+
+    A reminder the user flagged (\\Flagged: "I'll handle this one myself") is remembered as a lasting
+    "handled" control for its intro: no more reply drafts for it, whatever happens to that reminder.
+    """
     ledger = state.ledger(account)
     for entry in ledger:
         if entry.status == PLANNED and entry.folder and entry.message_id:
@@ -145,6 +151,8 @@ def reconcile(store: MailStore, state: StateStore, account: str, folders: ActFol
             if folder in existing else {}
         for entry in entries:
             if entry.uid in present:
+                if entry.kind == REMINDER and "\\Flagged" in present[entry.uid] and entry.message_id:
+                    state.add_control(account, folder, entry.uid, entry.thread_id, "handled", entry.message_id, now)
                 continue
             status = _gone_status(state, account, entry, folders, moved)
             state.ledger_put(account, dataclasses.replace(entry, status=status))

@@ -38,7 +38,7 @@ def _common_options(*, defaults: bool) -> argparse.ArgumentParser:
     (``introd -q demo``).
     """
     common = argparse.ArgumentParser(add_help=False)
-    unset = {} if defaults else {"default": argparse.SUPPRESS}
+    unset: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
     common.add_argument("-c", "--config", type=Path, metavar="PATH",
                         help="config file (default: $XDG_CONFIG_HOME/introd/config.toml)", **unset)
     verbosity = common.add_mutually_exclusive_group()

@@ -52,6 +52,10 @@ __all__ = [
 THREAD_UNANSWERED_LIMIT = 3
 
 
+# What "I'll handle it" (a flagged reminder) silences: the replies the user would otherwise owe.
+HANDLED_KINDS = frozenset({DueKind.REPLY_OWED, DueKind.NO_OPTIN, DueKind.CHANNEL_SWITCH, DueKind.DECLINE})
+
+
 @dataclass
 class _Flow:
     """Who wrote to whom in the plan's conversation: pending replies and nudges."""
@@ -111,6 +115,8 @@ class _Analyser:
 
     def add(self, kind: DueKind, key: str, since: datetime, reason: str, to: Sequence[Address] = (),
             bcc: Sequence[Address] = (), reply_to: Message | None = None) -> None:
+        if kind in HANDLED_KINDS and set(self.plan.thread_ids) & self.control.handled:
+            return  # the user said they'd handle this intro themselves
         self.due.append(DueAction(kind, self.tid, f"{self.tid}:{key}", since, tuple(to), tuple(bcc),
                                   reply_to.message_id if reply_to else None, reason))
 
@@ -518,8 +524,6 @@ class _Analyser:
 
     def _reply_owed(self, role: Role, introducer: Address | None, pkeys: Sequence[str], specific: set[str]) -> None:
         box = self.box
-        if set(self.plan.thread_ids) & self.control.handled:
-            return
         newest = None
         for m in self.msgs:
             if not box.from_user(m) and m.sender is not None and box.user_in(m.to):

@@ -221,12 +221,10 @@ def run_pass(store: MailStore, state: StateStore, config: Config, account: Accou
     classify_candidates(store, state, account, report)
     folders = act_folders(special, config)
     with state.transaction():
-        if dry_run:
-            control = controls_from_rows(state.controls(account.name), folders, config.reminders.snooze_days)
-        else:
-            control = scan_controls(store, state, account.name, folders, now, existing,
-                                    config.reminders.snooze_days)
+        if not dry_run:
+            scan_controls(store, state, account.name, folders, now, existing)
             reconcile(store, state, account.name, folders, existing, now, report.act)
+        control = controls_from_rows(state.controls(account.name), config.reminders.snooze_days)
     report.intros, messages = analyse_account(state, config, account, roles, now, control)
     ledger = {e.key: e for e in state.ledger(account.name)}
     user = User(name=account.display_name, addresses=account.addresses)

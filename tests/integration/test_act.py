@@ -331,3 +331,21 @@ def _wait_for(session: str, needle: str, timeout: float = 10.0) -> str:
             return screen
         time.sleep(0.1)
     raise AssertionError(f"{needle!r} never appeared on screen:\n{screen}")
+
+
+@pytest.mark.parametrize("box", ["seed001-surprised-party"], indirect=True)
+def test_flagging_the_reminder_means_the_user_handles_it(box: Box) -> None:
+    """A flagged reminder stops reply drafts for that intro for good; the unedited draft is withdrawn."""
+    box.run()
+    (uid,) = own(box, REMINDERS)
+    client = box.client()
+    client.select_folder(REMINDERS)
+    client.add_flags([uid], [b"\\Flagged"])
+    client.logout()
+    result = box.run(days_later=0.1)
+    assert result.report is not None
+    assert all(d.kind.value not in ("no_optin", "reply_owed") for a in result.report.intros for d in a.due)
+    assert own(box, "Drafts") == {}
+    later = box.run(days_later=3)  # sticky, even after introd replaced or removed that reminder
+    assert later.report is not None
+    assert all(d.kind.value not in ("no_optin", "reply_owed") for a in later.report.intros for d in a.due)
