@@ -1,5 +1,5 @@
 # introd: common tasks. `make test` is exactly what CI runs (.ci/run).
-.PHONY: quickstart test unit lint clean
+.PHONY: quickstart test unit lint clean bench-classify
 
 PY ?= python3
 
@@ -15,8 +15,11 @@ unit:  ## the fast unit tests only, in the existing .venv
 	.venv/bin/python -m pytest tests/unit -q
 
 lint:  ## ruff and mypy --strict
-	.venv/bin/ruff check daemon tests
+	.venv/bin/ruff check daemon tests bench
 	.venv/bin/mypy
 
 clean:
 	rm -rf .venv .venv-py3.* build dist daemon/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+bench-classify:  ## classification throughput of the pure core (10,000 corpus messages)
+	.venv/bin/python bench/classify.py 10000

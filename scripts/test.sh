@@ -53,7 +53,7 @@ log "main Python: $("$MAIN_PY" --version) ($MAIN_PY)"
 make_venv "$MAIN_PY" .venv
 
 log "ruff"
-.venv/bin/ruff check daemon tests
+.venv/bin/ruff check daemon tests bench
 log "mypy --strict"
 .venv/bin/mypy
 
