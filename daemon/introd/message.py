@@ -261,6 +261,10 @@ def _simple_address(element: str) -> Address | bool | None:
     return _address(name, bracketed or bare)
 
 
+_GROUP_START = re.compile(r'^\s*[^<>"@:,;]*:(?!:)\s*')  # "friends:" before the first member of a group
+_GROUP_END = re.compile(r"\s*;\s*$")  # ";" after its last member
+
+
 @lru_cache(maxsize=8192)  # the user's own address and frequent correspondents repeat across a mailbox
 def _addresses(value: str | None) -> tuple[Address, ...]:
     """Addresses of a From/To/Cc/Reply-To value (RFC 5322 3.4), names RFC 2047-decoded, emails lower-cased."""
@@ -273,6 +277,9 @@ def _addresses(value: str | None) -> tuple[Address, ...]:
         found = _simple_address(element)
         if found is False:
             # Groups, comments, route addresses, junk: the stdlib parser is slower but knows them all.
+            # Group syntax ("friends: a@x, b@y;") is unwrapped first: Python 3.13's strict getaddresses
+            # drops a member that carries the group's ";".
+            element = _GROUP_END.sub("", _GROUP_START.sub("", element))
             parsed = [_address(n, e) for n, e in getaddresses([element])]
             out.extend(a for a in parsed if a is not None)
         elif isinstance(found, Address):
