@@ -186,8 +186,7 @@ def _finish_append(store: MailStore, state: StateStore, account: str, entry: Led
     if entry.raw is None:
         state.ledger_put(account, dataclasses.replace(entry, status=DISMISSED))
         return
-    flags = DRAFT_FLAGS if entry.kind == DRAFT else REMINDER_FLAGS
-    _append(store, state, account, entry, entry.raw, flags, now)
+    _append(store, state, account, entry, now)
     log.info("%s: redid the interrupted APPEND of %s %s", account, entry.kind, entry.key)
 
 
@@ -200,27 +199,30 @@ def execute(store: MailStore, state: StateStore, account: str, plan: Plan, folde
     report.deferred = plan.deferred
     for effect in plan.effects:
         if isinstance(effect, AppendDraft):
-            if folders.drafts not in existing:
-                store.ensure_folder(folders.drafts)
-                existing.add(folders.drafts)
             d = effect.draft
-            entry = LedgerEntry(effect.key, DRAFT, effect.thread_id, PLANNED, d.message_id, folders.drafts,
-                                None, content_hash(d.raw), d.raw)
-            _append(store, state, account, entry, d.raw, DRAFT_FLAGS, now)
+            _write_own(store, state, account, LedgerEntry(effect.key, DRAFT, effect.thread_id, PLANNED, d.message_id,
+                                                          folders.drafts, raw=d.raw), existing, now)
             report.drafts.append(f"{d.kind.value}: {d.subject}")
         elif isinstance(effect, FileReminder):
-            if folders.reminders not in existing:
-                store.ensure_folder(folders.reminders)
-                existing.add(folders.reminders)
             r = effect.reminder
-            entry = LedgerEntry(effect.key, REMINDER, effect.thread_id, PLANNED, r.message_id, folders.reminders,
-                                None, content_hash(r.raw), r.raw)
-            _append(store, state, account, entry, r.raw, REMINDER_FLAGS, now)
+            _write_own(store, state, account, LedgerEntry(effect.key, REMINDER, effect.thread_id, PLANNED,
+                                                          r.message_id, folders.reminders, raw=r.raw), existing, now)
             report.reminders += 1
             for old in effect.replaces:  # append the new one first, then remove only introd's old one
                 _remove_own(store, state, account, old, report)
         elif isinstance(effect, RemoveOwn):
             _remove_own(store, state, account, effect.entry, report)
+
+
+def _write_own(store: MailStore, state: StateStore, account: str, entry: LedgerEntry, existing: set[str],
+               now: datetime) -> None:
+    """Append one of introd's messages (its folder created when missing), recorded in the ledger first."""
+    assert entry.folder and entry.raw is not None
+    if entry.folder not in existing:
+        store.ensure_folder(entry.folder)
+        existing.add(entry.folder)
+    entry = dataclasses.replace(entry, content_hash=content_hash(entry.raw))
+    _append(store, state, account, entry, now)
 
 
 def describe_plan(plan: Plan) -> list[str]:
@@ -238,11 +240,12 @@ def describe_plan(plan: Plan) -> list[str]:
     return lines
 
 
-def _append(store: MailStore, state: StateStore, account: str, entry: LedgerEntry, raw: bytes,
-            flags: tuple[str, ...], now: datetime) -> None:
-    assert entry.folder and entry.message_id
+def _append(store: MailStore, state: StateStore, account: str, entry: LedgerEntry, now: datetime) -> None:
+    """Ledger (planned, with the bytes), APPEND, ledger (done, with the UID)."""
+    assert entry.folder and entry.message_id and entry.raw is not None
     state.ledger_put(account, entry)  # before the APPEND: a crash now is repaired by reconcile()
-    uid = store.append(entry.folder, raw, flags, now)
+    flags = DRAFT_FLAGS if entry.kind == DRAFT else REMINDER_FLAGS
+    uid = store.append(entry.folder, entry.raw, flags, now)
     if uid is None:
         found = store.find_message_id(entry.folder, entry.message_id)
         uid = max(found) if found else None

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.corpus_loader import Scenario, load_scenarios, parse_sample
+from tests.corpus_loader import Scenario, load_scenarios, parse_sample, scenario_analysis
 
 from introd.classify import Classification, Evidence, Label
-from introd.intros import IntroAnalysis, UserIdentity
-from introd.pipeline import analyse_mailbox
+from introd.intros import IntroAnalysis
 
 SCENARIOS = load_scenarios()
-# The intro thread: the one holding the first message with the first of these labels (as analyse_scenario).
-THREAD_ORDER = (Label.INTRO, Label.OPTIN_ASK, Label.INTRO_REQUEST, Label.BLANKET_REQUEST)
 
 
 def oracle_analysis(sc: Scenario) -> IntroAnalysis | None:
@@ -28,16 +25,7 @@ def oracle_analysis(sc: Scenario) -> IntroAnalysis | None:
         )
         for s, m in zip(sc.samples, messages, strict=True)
     }
-    analyses = analyse_mailbox(messages, labels, UserIdentity(frozenset({sc.user}), sc.user_name), sc.now, sc.timing)
-    if not analyses:
-        return None
-    for wanted in THREAD_ORDER:
-        for m in messages:
-            if labels[m.message_id].label is wanted:
-                for a in analyses:
-                    if m.message_id in a.state.message_ids:
-                        return a
-    return analyses[0]
+    return scenario_analysis(sc, messages, labels)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])

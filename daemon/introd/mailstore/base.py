@@ -15,6 +15,16 @@ INDEX_HEADERS: tuple[str, ...] = (
 )
 
 
+@dataclass
+class StoreStats:
+    """What a store connection cost: messages whose headers/bodies were read, commands sent, appends."""
+
+    headers_fetched: int = 0
+    bodies_fetched: int = 0
+    commands: int = 0
+    appended: int = 0
+
+
 @dataclass(frozen=True)
 class FolderStatus:
     """What a folder looks like now; compared with the stored sync position."""

@@ -9,7 +9,6 @@ import re
 import socket
 import ssl
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from imapclient import exceptions as imap_exc
 
 from introd.config import AccountConfig
 from introd.errors import AuthenticationError, MailStoreError, TLSError, TransientError
-from introd.mailstore.base import INDEX_HEADERS, FolderStatus, HeaderFetch, SpecialFolders
+from introd.mailstore.base import INDEX_HEADERS, FolderStatus, HeaderFetch, SpecialFolders, StoreStats
 from introd.mailstore.fetch_parse import compact_set, parse_header_fetch, parse_search
 from introd.mailstore.folders import ListEntry, parents, resolve_special_folders
 
@@ -28,16 +27,6 @@ log = logging.getLogger(__name__)
 HEADER_BATCH = 1000
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 _HEADER_ITEMS = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(h.upper() for h in INDEX_HEADERS))
-
-
-@dataclass
-class StoreStats:
-    """What this connection cost: messages whose headers/bodies were fetched, and IMAP commands sent."""
-
-    headers_fetched: int = 0
-    bodies_fetched: int = 0
-    commands: int = 0
-    appended: int = 0
 
 
 def _norm_id(message_id: str) -> str:
@@ -117,7 +106,10 @@ class ImapStore:
                 except imap_exc.CapabilityError as exc:
                     raise TLSError(f"{where}: server does not offer STARTTLS") from exc
             try:
-                client.login(account.username, password)
+                if account.auth == "password":
+                    client.login(account.username, password)
+                else:
+                    _oauth_login(client, account, password, where)
             except imap_exc.LoginError as exc:
                 detail = _scrub(re.sub(r"^b(['\"])(.*)\1$", r"\2", str(exc).strip()), password).strip()
                 raise AuthenticationError(
@@ -138,6 +130,35 @@ class ImapStore:
             client._imap.debug = 0
         log.debug("%s: logged in as %s over %s", where, account.username, account.security)
         return cls(client, where)
+
+    @property
+    def client(self) -> IMAPClient:
+        """The logged-in imapclient session (the daemon's IDLE watcher drives it directly)."""
+        return self._client
+
+    def refresh(self) -> None:
+        """Before a pass on a long-lived connection: forget the cached folder list (the user may have changed
+        folders) and leave the selected folder, because a server may answer STATUS on the selected folder
+        from this session's stale view (RFC 3501 6.3.10: STATUS SHOULD NOT be used on it)."""
+        self._entries = None
+        self._special = None
+        if self._selected is None:
+            return
+        folder, readonly = self._selected
+        with self._errors(f"UNSELECT {folder}"):
+            self.stats.commands += 1
+            if "UNSELECT" in self.capabilities():
+                self._client.unselect_folder()
+            else:
+                if not readonly:  # CLOSE after SELECT would expunge \Deleted mail that is not introd's
+                    self._client.select_folder(folder, readonly=True)
+                self._client.close_folder()  # after EXAMINE, CLOSE removes nothing
+        self._selected = None
+
+    def abort(self) -> None:
+        """Shut the socket down from another thread so a blocked command fails at once (shutdown)."""
+        with contextlib.suppress(Exception):
+            self._client.socket().shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Log out; safe to call twice and after the connection died."""
@@ -394,6 +415,30 @@ class ImapStore:
                 if not self._closed:
                     self._select(folder, readonly=True)
         return True
+
+
+def _oauth_login(client: IMAPClient, account: AccountConfig, token: str, where: str) -> None:
+    """AUTHENTICATE XOAUTH2 or OAUTHBEARER with the access token (RFC 7628); a NO becomes LoginError."""
+    from introd.oauth import sasl_response
+
+    mech, initial = sasl_response(account, token)
+    caps = {c.decode("ascii", "replace").upper() for c in client.capabilities()}
+    if f"AUTH={mech}" not in caps:
+        raise AuthenticationError(f"{where}: server does not offer AUTH={mech} (auth = \"{account.auth}\")")
+    sent = []
+
+    def respond(_challenge: bytes) -> bytes:
+        # The first continuation gets the token; a second one carries the server's JSON error and
+        # wants an empty answer before the tagged NO (RFC 7628 section 3.2.3).
+        sent.append(1)
+        return initial if len(sent) == 1 else b""
+
+    try:
+        client._imap.authenticate(mech, respond)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        raise imap_exc.LoginError(str(exc)) from None
 
 
 def _text(value: object) -> str:

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from introd.errors import MailStoreError
-from introd.mailstore.base import INDEX_HEADERS, FolderStatus, HeaderFetch, SpecialFolders
+from introd.mailstore.base import INDEX_HEADERS, FolderStatus, HeaderFetch, SpecialFolders, StoreStats
 from introd.mailstore.folders import ListEntry, parents, resolve_special_folders
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,6 @@ class _Entry:
     key: str
     path: Path
     info: str
-
-
-@dataclass
-class StoreStats:
-    """Messages whose headers/bodies were read (same counters as the IMAP store)."""
-
-    headers_fetched: int = 0
-    bodies_fetched: int = 0
-    commands: int = 0
-    appended: int = 0
 
 
 def _crlf(data: bytes) -> bytes:
