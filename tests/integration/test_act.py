@@ -349,3 +349,45 @@ def test_flagging_the_reminder_means_the_user_handles_it(box: Box) -> None:
     later = box.run(days_later=3)  # sticky, even after introd replaced or removed that reminder
     assert later.report is not None
     assert all(d.kind.value not in ("no_optin", "reply_owed") for a in later.report.intros for d in a.due)
+
+
+@pytest.mark.parametrize("box", ["seed001-surprised-party"], indirect=True)
+def test_an_interrupted_append_is_finished_exactly_once(box: Box) -> None:
+    """A draft recorded as planned but never appended (a crash) is appended on the next pass, once."""
+    import dataclasses
+
+    from introd.actions import PLANNED
+
+    box.run()
+    (uid, draft) = next(iter(own(box, "Drafts").items()))
+    entry = next(e for e in box.state.ledger("work") if e.kind == "draft")
+    client = box.client()
+    client.select_folder("Drafts")
+    raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+    client.delete_messages([uid])
+    client.expunge()
+    client.logout()
+    # As if introd had crashed between recording the draft and the APPEND.
+    box.state.ledger_put("work", dataclasses.replace(entry, status=PLANNED, uid=None, raw=raw))
+    box.run(days_later=0.01)
+    drafts = own(box, "Drafts")
+    assert [m["Message-ID"] for m in drafts.values()] == [draft["Message-ID"]]
+    box.run(days_later=0.02)
+    assert len(own(box, "Drafts")) == 1
+    assert next(e for e in box.state.ledger("work") if e.kind == "draft").status == "done"
+
+
+@pytest.mark.parametrize("box", ["seed001-surprised-party"], indirect=True)
+def test_an_append_whose_ledger_update_was_lost_is_not_repeated(box: Box) -> None:
+    """A draft appended but still recorded as planned (a crash after APPEND) is found by Message-ID, not re-added."""
+    import dataclasses
+
+    from introd.actions import PLANNED
+
+    box.run()
+    entry = next(e for e in box.state.ledger("work") if e.kind == "draft")
+    box.state.ledger_put("work", dataclasses.replace(entry, status=PLANNED, uid=None, raw=b"never appended again"))
+    box.run(days_later=0.01)
+    assert len(own(box, "Drafts")) == 1
+    done = next(e for e in box.state.ledger("work") if e.kind == "draft")
+    assert done.status == "done" and done.uid is not None and done.raw is None
