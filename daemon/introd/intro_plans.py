@@ -80,8 +80,8 @@ class Box:
         # Address or first name (every way mentions names someone contains one of them) -> people.
         self.by_token: dict[str, set[str]] = {}
         for key, a in self.people.items():
-            first = person_first_name(a.name)
-            for token in (key, *([first.lower()] if first else [])):
+            parts = [p.lower() for p in (person_first_name(a.name), person_last_name(a.name)) if p]
+            for token in (key, *parts):
                 if token not in self.own_words:
                     self.by_token.setdefault(token, set()).add(key)
 
@@ -151,13 +151,36 @@ _NOT_PERSON = frozenset([
 ])
 
 
-def person_first_name(name: str) -> str | None:
-    """The first name of a display name that looks like a person's (2-4 words, no organisation words)."""
-    words = name.strip().strip("'\"").split()
-    if not 2 <= len(words) <= 4 or any(w.lower().strip(".,()") in _NOT_PERSON for w in words):
+# Honorifics in display names ("Dr. Miriam Albrecht", "Mme Claire Dubois"): skipped when finding names.
+_TITLES = frozenset([
+    "dr", "dr.", "prof", "prof.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "herr", "frau", "m.", "mme",
+    "mlle", "sr", "sr.", "sra", "sra.", "dra", "dra.", "don", "doña",
+])
+
+
+def _person_words(name: str) -> list[str] | None:
+    """The words of a display name that looks like a person's (2-4 words besides titles, no organisation words)."""
+    words = [w.strip(",()") for w in name.strip().strip("'\"").split()]
+    words = [w for w in words if w and w.lower() not in _TITLES]
+    if not 2 <= len(words) <= 4 or any(w.lower().strip(".") in _NOT_PERSON for w in words):
         return None
-    first = words[0].strip(".,()")
-    return first if len(first) >= 3 and first[:1].isupper() and first.isalpha() else None
+    return words
+
+
+def _usable(word: str) -> bool:
+    return len(word) >= 3 and word[:1].isupper() and word.replace("-", "").isalpha()
+
+
+def person_first_name(name: str) -> str | None:
+    """The first name of a display name that looks like a person's, titles skipped."""
+    words = _person_words(name)
+    return words[0] if words and _usable(words[0]) else None
+
+
+def person_last_name(name: str) -> str | None:
+    """The surname of a display name that looks like a person's ("Dr. Albrecht" names Miriam Albrecht)."""
+    words = _person_words(name)
+    return words[-1] if words and len(words[-1]) >= 4 and _usable(words[-1]) else None
 
 
 def _names(addr: Address, exclude: frozenset[str] = frozenset()) -> list[str]:
@@ -165,9 +188,9 @@ def _names(addr: Address, exclude: frozenset[str] = frozenset()) -> list[str]:
     name = addr.name.strip().strip("'\"")
     if name:
         out.append(name)
-        first = person_first_name(name)
-        if first and first.lower() not in exclude:
-            out.append(first)
+        for part in (person_first_name(name), person_last_name(name)):
+            if part and part.lower() not in exclude:
+                out.append(part)
     return out
 
 

@@ -29,3 +29,12 @@ def test_first_name_mentions_count_but_not_inside_other_words() -> None:
     """"Becky" names Becky Hall; "Beckyville" does not."""
     assert mentions("I told Becky about you.", BECKY)
     assert not mentions("We met in Beckyville.", BECKY)
+
+
+def test_titles_are_skipped_and_surnames_count() -> None:
+    """"Dr. Miriam Albrecht" is named by "Miriam" and by "Dr. Albrecht"; a title alone names nobody."""
+    miriam = Address("Dr. Miriam Albrecht", "m.albrecht@klinik.example")
+    assert person_first_name(miriam.name) == "Miriam"
+    assert mentions("Hätten Sie Interesse, Dr. Albrecht kennenzulernen?", miriam)
+    assert mentions("Miriam would be a great fit.", miriam)
+    assert not mentions("Dr. Who is on tonight.", miriam)
