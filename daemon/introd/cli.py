@@ -67,9 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[sub_common], formatter_class=_formatter, epilog=EXIT_CODES,
                          help="sync the mailbox and act on due intros",
-                         description="Sync headers of INBOX, Sent and Drafts, classify intro candidates and "
-                         "track intro state. With --once, one full pass over every account, then exit.")
-    run.add_argument("--once", action="store_true", help="one full pass, then exit")
+                         description="Sync headers of INBOX, Sent and Drafts, classify intro candidates, "
+                         "track intro state, and write the drafts and reminders that are due. Without --once, "
+                         "a long-running service: IMAP IDLE on each watched folder (a new intro gets its draft "
+                         "within seconds), time-based due checks, reconnects with backoff; sd_notify under "
+                         "systemd (Type=notify). SIGTERM stops cleanly, SIGHUP reloads the config (a bad one is "
+                         "rejected and the old one keeps running). One instance per state file.")
+    run.add_argument("--once", action="store_true", help="one full pass, then exit (default: run as a daemon)")
     run.add_argument("--dry-run", action="store_true",
                      help="decide and log what would be done; write nothing to the mailbox")
 
@@ -118,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--now", metavar="TIME",
                       help="the pass's clock, ISO 8601 (default: 2026-03-16T14:00:00Z, the mailbox's Monday)")
     demo.add_argument("--json", action="store_true", help="machine-readable output")
+
+    digest = sub.add_parser("digest", parents=[sub_common], formatter_class=_formatter, epilog=EXIT_CODES,
+                            help="show or send the weekly digest of your intros",
+                            description="Build the weekly digest from the state file (what the last pass "
+                            "found: replies you owe, who you wait on, intros made without an opt-in, stalled "
+                            "ones) and print it, or send it now to your own address over SMTP ([smtp]); when "
+                            "sending fails it is filed in the reminders folder. `introd run` sends it by itself "
+                            "once a week ([digest] day and time).")
+    digest_mode = digest.add_mutually_exclusive_group()
+    digest_mode.add_argument("--print", action="store_true", dest="print_digest",
+                             help="write the plain-text digest to stdout (the default)")
+    digest_mode.add_argument("--send", action="store_true",
+                             help="send it now (even if this week's went out already)")
+    digest.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML version to FILE")
+    digest.add_argument("--account", metavar="NAME", help="the account (default: the first)")
+    digest.add_argument("--now", metavar="TIME", help="the clock, ISO 8601 (default: the current time)")
     return parser
 
 
@@ -154,6 +174,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "status": commands.cmd_status,
         "explain": commands.cmd_explain,
         "demo": commands.cmd_demo,
+        "digest": commands.cmd_digest,
     }[args.command]
     return handler(args)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from introd.config import AccountConfig, Config, load_config
 from introd.credentials import describe_source, store_in_keyring
-from introd.errors import UsageError, UserError
+from introd.errors import TransientError, UsageError, UserError
 from introd.store import StateStore
 
 log = logging.getLogger("introd")
@@ -26,7 +26,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from introd.runner import run_once
 
     if not args.once:
-        raise UsageError("the long-running daemon is not available yet; use `introd run --once`")
+        if args.dry_run:
+            raise UsageError("--dry-run needs --once (the daemon always acts)")
+        from introd.logs import setup_logging
+        from introd.service import serve
+
+        if config.log_format != "text":
+            setup_logging(args.verbosity, config.log_format)
+        return serve(config, verbosity=args.verbosity)
     state = StateStore(config.state.path, lock=True)
     try:
         results = run_once(config, state, dry_run=args.dry_run)
@@ -101,6 +108,8 @@ def cmd_set_password(args: argparse.Namespace) -> int:
 
 def status_data(config: Config, state: StateStore) -> dict[str, Any]:
     """Everything `introd status` shows, as plain data."""
+    from introd.digest_run import last_digest
+
     accounts = []
     for acct in config.accounts:
         row = state.account_status(acct.name)
@@ -118,8 +127,19 @@ def status_data(config: Config, state: StateStore) -> dict[str, Any]:
             "skipped": state.skipped_count(acct.name),
             "intros_by_stage": state.intro_stage_counts(acct.name),
             "pending_actions": pending,
+            "last_digest": last_digest(state, acct.name),
         })
     return {"state": str(config.state.path), "accounts": accounts}
+
+
+def digest_line(last: dict[str, Any] | None) -> str:
+    """The `status` line on the latest weekly digest: sent, filed in the reminders folder, or failed."""
+    if last is None:
+        return "last digest: none yet"
+    where = {"sent": "sent by email", "filed": f"filed in {last['folder']} (not sent by email)",
+             "failed": "FAILED: neither sent nor filed (filing is retried)",
+             "planned": "being sent"}.get(last["status"], last["status"])
+    return f"last digest: {last['period']}, {where}, {last['at']}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -152,6 +172,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  intros: {stages}")
         for p in acct["pending_actions"]:
             print(f"  due: {p['kind']}: {p['subject']}: {p['reason']}")
+        print(f"  {digest_line(acct['last_digest'])}")
     return 0
 
 
@@ -169,3 +190,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.verbosity == 0:  # the report is the output; the pass's INFO lines only with -v
         logging.getLogger().setLevel(logging.WARNING)
     return run_demo(args.dir, sys.stdout, now=parse_now(args.now), as_json=args.json)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """`introd digest`: print the weekly digest, write its HTML, or send it now."""
+    from introd.demo import parse_now
+    from introd.digest import render_html, render_text
+    from introd.digest_run import FILED, SENT, build_for, send_due_digest
+    from introd.runner import system_clock
+
+    config = _config(args)
+    acct = config.account(args.account) if args.account else config.accounts[0]
+    now = parse_now(args.now) if args.now else system_clock()
+    if not config.state.path.exists():
+        raise UserError(f"no state yet at {config.state.path}: run `introd run --once` first")
+    state = StateStore(config.state.path, lock=args.send)
+    try:
+        if args.send:
+            outcome = send_due_digest(config, state, acct, now, force=True)
+        digest = build_for(config, state, acct, now)
+    finally:
+        state.close()
+    if args.html:
+        try:
+            args.html.write_text(render_html(digest), "utf-8")
+        except OSError as exc:
+            raise UserError(f"--html: cannot write {args.html}: {exc.strerror or exc}") from None
+    if not args.send:
+        if args.html is None or args.print_digest:
+            sys.stdout.write(render_text(digest))
+        return 0
+    if outcome.status == SENT:
+        print(f"digest {outcome.period} sent to {', '.join(outcome.recipients)}")
+        return 0
+    if outcome.status == FILED:
+        print(f"digest {outcome.period} filed in {outcome.folder}: {outcome.error}")
+        return 0 if not config.smtp.host else 5
+    raise TransientError(f"digest {outcome.period} neither sent nor filed: {outcome.error}")

@@ -20,6 +20,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 SECURITY_MODES = ("tls", "starttls", "plain")
+AUTH_MODES = ("password", "xoauth2", "oauthbearer")
+SMTP_SECURITY_MODES = ("tls", "starttls")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 T = TypeVar("T")
 
 
@@ -42,6 +45,11 @@ class AccountConfig:
     maildir: str | None = None  # path of a local Maildir (backend = "maildir")
     watch: tuple[str, ...] = ("INBOX",)
     timeout: float = 60.0
+    auth: str = "password"  # password | xoauth2 | oauthbearer
+    oauth_token_command: str | None = None  # prints an OAuth2 access token; run before every login
+    poll_interval: int = 60  # seconds between NOOP polls of a folder when the server has no IDLE
+    keepalive: int = 300  # end and re-issue IDLE (with a NOOP) at least this often, seconds (RFC 2177: < 29 min)
+    max_connections: int = 4  # IMAP connections introd may hold for this account (one worker + watchers)
 
     @property
     def is_loopback(self) -> bool:
@@ -76,6 +84,49 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    """[daemon]: schedules of the long-running `introd run`."""
+
+    due_check_interval: int = 3600  # re-check due dates at least this often with no new mail, seconds
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """[digest]: when the weekly digest goes out, in which zone, and to which of the user's own addresses."""
+
+    enabled: bool = True
+    day: str = "monday"  # one of WEEKDAYS
+    time: str = "08:00"  # HH:MM, local time in ``timezone``
+    timezone: str = "UTC"  # default: [timing] timezone (itself the system's zone by default)
+    to: tuple[str, ...] = ()  # empty: each account's first address; always some account's own addresses
+
+    @property
+    def weekday(self) -> int:
+        """Monday = 0 ... Sunday = 6."""
+        return WEEKDAYS.index(self.day)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        """``time`` as (hour, minute)."""
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """[smtp]: where the digest is sent from; without a host the digest is filed in the reminders folder."""
+
+    host: str = ""
+    port: int = 465  # default 465 for tls, 587 for starttls
+    security: str = "tls"  # tls (implicit) | starttls; certificates and host names are always verified
+    username: str = ""  # default: the account's IMAP username
+    password_env: str | None = None  # with neither this nor password_command: the account's credentials
+    password_command: str | None = None
+    ca_file: str | None = None
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -86,6 +137,9 @@ class Config:
     drafts: DraftsConfig = field(default_factory=DraftsConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     log_format: str = "text"  # text | json
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
     def account(self, name: str) -> AccountConfig:
         """The account called ``name``; ConfigError when there is none."""
@@ -264,6 +318,11 @@ def _parse_account(table: _Table, base: Path) -> AccountConfig:
     port = table.integer("port", 993 if security == "tls" else 143, 1, 65535)
     password_env = table.optional_string("password_env")
     password_command = table.optional_string("password_command")
+    auth = table.choice("auth", "password", AUTH_MODES)
+    oauth_token_command = table.optional_string("oauth_token_command")
+    if auth != "password" and not oauth_token_command:
+        raise table.error("oauth_token_command", f"missing; auth = \"{auth}\" needs a command that prints "
+                          "an OAuth2 access token (e.g. \"oama access alice@gmail.com\")")
     if password_env and password_command:
         raise table.error("password_command", "set either password_env or password_command, not both")
     for forbidden in ("password", "pass", "secret"):
@@ -287,6 +346,11 @@ def _parse_account(table: _Table, base: Path) -> AccountConfig:
         maildir=str(_relative_to(_expand(maildir), base)) if maildir else None,
         watch=table.strings("watch", ("INBOX",), nonempty=True),
         timeout=float(table.integer("timeout", 60, 1, 3600)),
+        auth=auth,
+        oauth_token_command=oauth_token_command,
+        poll_interval=table.integer("poll_interval", 60, 1, 3600),
+        keepalive=table.integer("keepalive", 300, 1, 1500),
+        max_connections=table.integer("max_connections", 4, 1, 50),
     )
     if backend == "imap" and security == "plain" and not acct.is_loopback:
         raise table.error("security", f"\"plain\" sends the password unencrypted; it is allowed only "
@@ -327,6 +391,57 @@ def _system_timezone() -> str:
     return target.split(marker, 1)[1] if marker in target else "UTC"
 
 
+def _parse_digest(table: _Table, default_tz: str, accounts: tuple[AccountConfig, ...]) -> DigestConfig:
+    day = table.string("day", "monday").strip().lower()
+    if day not in WEEKDAYS:
+        raise table.error("day", f"expected a weekday name such as \"monday\", got {day!r}")
+    time = table.string("time", "08:00").strip()
+    parts = time.split(":")
+    if (len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts)
+            or int(parts[0]) > 23 or int(parts[1]) > 59):
+        raise table.error("time", f"expected a 24-hour time HH:MM such as \"08:00\", got {time!r}")
+    tz = table.string("timezone", default_tz)
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise table.error("timezone", f"expected an IANA time zone such as \"Europe/Berlin\", got {tz!r}") from None
+    own = {a for acct in accounts for a in acct.addresses}
+    to = tuple(a.strip().lower() for a in table.strings("to", ()))
+    for i, addr in enumerate(to):
+        if addr not in own:
+            raise table.error(f"to[{i}]", f"the digest goes only to your own addresses; {addr!r} is not in any "
+                              "account's addresses")
+    cfg = DigestConfig(enabled=table.get("enabled", bool, True), day=day, time=time, timezone=tz, to=to)
+    table.check_unknown()
+    return cfg
+
+
+def _parse_smtp(table: _Table, base: Path) -> SmtpConfig:
+    host = table.string("host", "").strip()
+    security = table.choice("security", "tls", SMTP_SECURITY_MODES)
+    password_env = table.optional_string("password_env")
+    password_command = table.optional_string("password_command")
+    if password_env and password_command:
+        raise table.error("password_command", "set either password_env or password_command, not both")
+    for forbidden in ("password", "pass", "secret"):
+        if forbidden in table.data:
+            table.used.add(forbidden)
+            raise table.error(forbidden, "secrets never go in the config file; use password_env, "
+                              "password_command, or leave both out to use the account's credentials")
+    cfg = SmtpConfig(
+        host=host,
+        port=table.integer("port", 465 if security == "tls" else 587, 1, 65535),
+        security=security,
+        username=table.string("username", ""),
+        password_env=password_env,
+        password_command=password_command,
+        ca_file=_existing_file(table, "ca_file", base),
+        timeout=float(table.integer("timeout", 60, 1, 3600)),
+    )
+    table.check_unknown()
+    return cfg
+
+
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate parsed TOML into a Config (pure; ``path`` only names the file in errors)."""
     top = _Table(data, path, "")
@@ -364,14 +479,21 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     logging_tbl = top.table("logging")
     log_format = logging_tbl.choice("format", "text", ("text", "json"))
     logging_tbl.check_unknown()
+    daemon_tbl = top.table("daemon")
+    daemon_cfg = DaemonConfig(due_check_interval=daemon_tbl.integer("due_check_interval", 3600, 10, 86400))
+    daemon_tbl.check_unknown()
+    timing = _parse_timing(top.table("timing"))
     config = Config(
         path=path,
         state=StateConfig(path=_expand(state_path) if state_path else default_state_path()),
         accounts=tuple(accounts),
-        timing=_parse_timing(top.table("timing")),
+        timing=timing,
         drafts=drafts_cfg,
         reminders=reminders_cfg,
         log_format=log_format,
+        daemon=daemon_cfg,
+        digest=_parse_digest(top.table("digest"), timing.timezone, tuple(accounts)),
+        smtp=_parse_smtp(top.table("smtp"), base),
     )
     top.check_unknown()
     return config

@@ -39,12 +39,11 @@ def _from_env(account: AccountConfig) -> str | None:
     return value
 
 
-def _from_command(account: AccountConfig) -> str | None:
-    if not account.password_command:
-        return None
+def run_secret_command(account: str, key: str, command: str) -> str:
+    """Run ``command`` through /bin/sh and return the first line of its output (stdout is never shown)."""
     try:
         done = subprocess.run(
-            ["/bin/sh", "-c", account.password_command],
+            ["/bin/sh", "-c", command],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=COMMAND_TIMEOUT,
@@ -52,19 +51,25 @@ def _from_command(account: AccountConfig) -> str | None:
         )
     except subprocess.TimeoutExpired:
         raise CredentialError(
-            f"account {account.name!r}: password_command did not finish within {COMMAND_TIMEOUT:.0f} s"
+            f"account {account!r}: {key} did not finish within {COMMAND_TIMEOUT:.0f} s"
         ) from None
     if done.returncode != 0:
         # stderr may be useful ("gpg: decryption failed") but stdout may hold a secret: never show it.
         hint = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise CredentialError(
-            f"account {account.name!r}: password_command exited with status {done.returncode}"
+            f"account {account!r}: {key} exited with status {done.returncode}"
             + (f": {hint[0][:200]}" if hint[0] else "")
         )
     value = done.stdout.decode("utf-8", "replace").split("\n", 1)[0].rstrip("\r")
     if not value:
-        raise CredentialError(f"account {account.name!r}: password_command printed nothing")
+        raise CredentialError(f"account {account!r}: {key} printed nothing")
     return value
+
+
+def _from_command(account: AccountConfig) -> str | None:
+    if not account.password_command:
+        return None
+    return run_secret_command(account.name, "password_command", account.password_command)
 
 
 def _from_systemd(account: AccountConfig) -> str | None:
@@ -116,6 +121,8 @@ def get_password(account: AccountConfig) -> Secret:
 
 def describe_source(account: AccountConfig) -> str:
     """Which source get_password would use, for `status` and `check-config` (never the value)."""
+    if account.auth != "password":
+        return f"oauth_token_command ({account.auth.upper()} access token)"
     if account.password_env:
         return f"environment variable {account.password_env}"
     if account.password_command:

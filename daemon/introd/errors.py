@@ -72,3 +72,9 @@ class MailStoreError(IntrodError):
     """The mail store answered with an error that retrying will not fix."""
 
     exit_code = 5
+
+
+class DeliveryError(IntrodError):
+    """The SMTP server refused the digest for a reason retrying will not fix (5xx, a refused recipient)."""
+
+    exit_code = 5

@@ -99,6 +99,7 @@ class IntroState:
     agreed: dict[str, bool] = field(default_factory=dict)  # email -> opted in
     nudges_sent: dict[str, int] = field(default_factory=dict)  # email -> nudges already sent by the user
     message_ids: tuple[str, ...] = ()
+    connected_at: datetime | None = None  # when the last party first wrote after the intro (all have written)
 
 
 @dataclass(frozen=True)

@@ -373,6 +373,7 @@ class _Analyser:
             nudges_sent={k: n for k, n in flow.nudges.items() if k in pkeys or k in waiting},
             message_ids=tuple(m.message_id for m in sorted(
                 (m for t in plan.thread_ids for m in box.threads[t]), key=lambda m: m.date)),
+            connected_at=connected_at,
         )
 
         silenced = (all_tids & self.control.muted or base is Stage.CLOSED

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from introd.config import AccountConfig, Config
-from introd.credentials import get_password
 from introd.errors import IntrodError
 from introd.mailstore.base import MailStore
 from introd.store import StateStore
@@ -32,8 +31,10 @@ def open_store(account: AccountConfig) -> MailStore:
         assert account.maildir is not None  # config validation guarantees it
         return MaildirStore(account.maildir)
     from introd.mailstore.imap import ImapStore
+    from introd.oauth import get_secret
 
-    return ImapStore.connect(account, get_password(account))
+    # The secret is fetched afresh for every connection: an OAuth2 token command refreshes expired tokens.
+    return ImapStore.connect(account, get_secret(account))
 
 
 @dataclass

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from introd.config import AccountConfig, DraftsConfig, RemindersConfig
+from introd.config import AccountConfig, DaemonConfig, DigestConfig, DraftsConfig, RemindersConfig, SmtpConfig
 from introd.intros import Timing
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
@@ -42,3 +42,6 @@ def test_every_option_is_documented_in_the_example() -> None:
     assert keys["drafts"] == fields(DraftsConfig)
     assert keys["reminders"] == fields(RemindersConfig)
     assert keys["logging"] == {"format"}
+    assert keys["daemon"] == fields(DaemonConfig)
+    assert keys["digest"] == fields(DigestConfig)
+    assert keys["smtp"] == fields(SmtpConfig)

@@ -252,13 +252,19 @@ def intro_table(rows: list[IntroRow]) -> list[str]:
     return lines
 
 
-def digest_text(rows: list[IntroRow], now: datetime, user: str) -> str:
-    """A plain-text summary of the intros (a stand-in until the real weekly digest exists)."""
-    due_rows = [r for r in rows if r.due]
-    lines = [f"introd digest for {user}, {now.strftime('%Y-%m-%d %H:%M %Z').strip()}", "",
-             f"{len(rows)} intros, {len(due_rows)} with something due.", ""]
-    lines += intro_table(rows)
-    return "\n".join(lines) + "\n"
+def digest_text(config_path: Path, now: datetime) -> str:
+    """The weekly digest of the demo account at ``now``, as plain text (what `introd digest` prints)."""
+    from introd.config import load_config
+    from introd.digest import render_text
+    from introd.digest_run import build_for
+    from introd.store import StateStore
+
+    config = load_config(config_path)
+    state = StateStore(config.state.path)
+    try:
+        return render_text(build_for(config, state, config.accounts[0], now))
+    finally:
+        state.close()
 
 
 # -- the command ------------------------------------------------------------------------------------------
@@ -291,7 +297,7 @@ def run_demo(target: Path | None, out: TextIO, *, now: datetime = DEMO_NOW, as_j
     drafts = [m for m in own if m.folder.lower() == "drafts"]
     reminders = [m for m in own if m.folder.lower() != "drafts"]
     digest = target / "digest.txt"
-    digest.write_text(digest_text(rows, now, f"{DEMO_NAME} <{DEMO_USER}>"), "utf-8")
+    digest.write_text(digest_text(config.path, now), "utf-8")
     by_id = files_by_message_id(maildir)
     example = _example_file(rows, by_id)
     data: dict[str, Any] = {
