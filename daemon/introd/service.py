@@ -20,11 +20,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from introd.backoff import CrashGuard, auth_backoff, network_backoff, next_due_check
 from introd.backoff import anchors as intro_anchors
 from introd.config import AccountConfig, Config, load_config
+from introd.digest_run import last_period, send_due_digest
+from introd.digest_schedule import next_check
 from introd.errors import AuthenticationError, ConfigError, CredentialError, IntrodError, MailStoreError, TLSError
 from introd.idle import FolderWatcher
 from introd.mailstore.base import MailStore
@@ -68,6 +70,19 @@ def in_thread(func: Callable[[], T], name: str) -> asyncio.Future[T]:
 
     threading.Thread(target=target, name=name, daemon=True).start()
     return future
+
+
+class _Borrowed:
+    """The worker connection lent to the digest for filing: it must not close it."""
+
+    def __init__(self, store: MailStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def close(self) -> None:
+        """The worker stays open: the account runner owns it."""
 
 
 def watch_plan(roles: dict[str, str], existing: set[str], max_connections: int) -> list[str]:
@@ -177,6 +192,8 @@ class AccountRunner:
         config = self.service.config
         now = self.service.clock()
         when = next_due_check(now, config.daemon.due_check_interval, config.timing, intro_anchors(report.intros))
+        if config.digest.enabled:  # wake up for the weekly digest's slot too
+            when = min(when, next_check(now, last_period(self.service.state, self.name), config.digest))
         self.next_due = time.monotonic() + max(1.0, (when - now).total_seconds())
         log.debug("%s: next due check at %s", self.name, when.isoformat(timespec="seconds"))
 
@@ -293,6 +310,12 @@ class AccountRunner:
             report = run_pass(worker, service.state, service.config, self.account, now)
             service.state.set_account_status(self.name, connected=True, synced=True)
             log_report(report)
+            # The weekly digest, right after the pass that brought the intros up to date (cheap when not due).
+            outcome = send_due_digest(service.config, service.state, self.account, now,
+                                      connect_store=lambda _account: cast(MailStore, _Borrowed(worker)))
+            if outcome.status not in ("not_due", "disabled"):
+                log.info("%s: weekly digest %s: %s%s", self.name, outcome.period, outcome.status,
+                         f" ({outcome.error})" if outcome.error else "")
             return report
 
         self.in_pass = True

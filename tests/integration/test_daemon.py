@@ -23,6 +23,7 @@ import imapclient
 import pytest
 from tests.servers.dovecot import DovecotServer, MailUser, dovecot_available, imap_client
 from tests.servers.proxy import TcpProxy
+from tests.servers.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "priya@raman-design.example"
@@ -368,12 +369,14 @@ def test_sigterm_mid_pass_exits_zero_and_the_next_start_duplicates_and_misses_no
         client.select_folder("Drafts", readonly=True)
         ids = client.fetch(client.search("ALL"), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
         client.select_folder("Intros/Reminders", readonly=True)
-        reminders = client.search("ALL")
+        reminders = client.search(["HEADER", "X-Introd-Action", "reminder;"])
+        digests = client.search(["HEADER", "X-Introd-Action", "digest;"])
     finally:
         client.logout()
     headers = [v[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"] for v in ids.values()]
     assert len(headers) == len(set(headers)) == len(mids)
     assert len(reminders) == len(mids)
+    assert len(digests) == 1  # no [smtp]: the week's digest is filed, once, across every restart
     assert "Traceback" not in Path(tmp_path / "introd.log").read_text()
 
 
@@ -455,3 +458,29 @@ def test_a_second_instance_on_the_same_state_is_refused(dovecot: DovecotServer, 
     assert second.returncode == 6
     assert "in use by another introd process" in second.stderr
     assert d.stop()[0] == 0
+
+
+def test_the_daemon_mails_the_weekly_digest_once_across_a_restart(
+        dovecot: DovecotServer, mail_user: MailUser, tmp_path: Path, daemons: list[Daemon], smtp: SmtpServer) -> None:
+    """`introd run` mails the week's digest to the user over TLS with AUTH; a restart does not send it again."""
+    client = imap_client(dovecot, mail_user)
+    client.append("INBOX", intro_message(1)[0])
+    client.logout()
+    smtp_toml = (f'[smtp]\nhost = "localhost"\nport = {smtp.tls_port}\nsecurity = "tls"\nusername = "{smtp.user}"\n'
+                 f'password_env = "INTROD_TEST_SMTP_PW"\nca_file = "{smtp.ca_file}"\n')
+    config = write_config(tmp_path, account_toml("work", dovecot.host, dovecot.port, mail_user, PASSWORD_ENV),
+                          smtp_toml)
+    env = {PASSWORD_ENV: mail_user.password, "INTROD_TEST_SMTP_PW": smtp.password}
+    d = start_daemon(daemons, tmp_path, config, env)
+    d.wait_log(r"work: weekly digest \S+: sent")
+    wait_for(lambda: len(smtp.messages) == 1, 5, "the digest at the SMTP server")
+    (received,) = smtp.messages
+    assert received.rcpt_tos == [USER]
+    assert received.message.get_content_type() == "multipart/alternative"
+    assert str(received.message["X-Introd-Action"]).strip().startswith("digest;")
+    assert d.stop()[0] == 0
+    again = start_daemon(daemons, tmp_path, config, env, name="introd-2.log")
+    again.wait_log(r"work: 0 drafts written")
+    time.sleep(0.5)
+    assert len(smtp.messages) == 1
+    assert again.stop()[0] == 0
