@@ -1,5 +1,5 @@
 # introd: common tasks. `make test` is exactly what CI runs (.ci/run).
-.PHONY: quickstart test unit lint clean bench-classify
+.PHONY: quickstart test unit lint clean bench bench-classify
 
 PY ?= python3
 
@@ -20,6 +20,9 @@ lint:  ## ruff and mypy --strict
 
 clean:
 	rm -rf .venv .venv-py3.* build dist daemon/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+bench:  ## mailbox-scale benchmark: Dovecot with 1k/10k/100k messages, every pass timed (SIZES=1000,10000 for a quick run)
+	.venv/bin/python bench/mailbox.py --sizes $(or $(SIZES),1000,10000,100000)
 
 bench-classify:  ## classification throughput of the pure core (10,000 corpus messages)
 	.venv/bin/python bench/classify.py 10000

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "daemon"), str(ROOT)]
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "daemon"))  # when introd is not installed in the running Python
 
 from tests.corpus_loader import load_negatives, load_scenarios  # noqa: E402
 
@@ -60,7 +61,7 @@ def measure(n: int) -> dict[str, float]:
 
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    result = measure(n)
+    result: dict[str, object] = dict(measure(n))
     result["machine"] = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
     print(f"{'what':<32}{'value':>14}")
     print(f"{'messages (corpus, repeated)':<32}{n:>14,}")

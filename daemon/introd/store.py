@@ -7,14 +7,16 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from introd.errors import StateError
 from introd.message import Address, Message, Skipped
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 2
 
@@ -99,11 +101,23 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Address):
+        return {"name": value.name, "email": value.email}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return asdict(value)  # any other dataclass a future field may hold
+
+
 def message_to_json(msg: Message) -> str:
-    """Serialise a Message record (dates as ISO 8601)."""
-    data = asdict(msg)
+    """Serialise a Message record (dates as ISO 8601).
+
+    The same JSON as ``asdict``, without its recursive deep copy (the bulk of a 100k-message first sync): the
+    record's fields in order, tuples as arrays, addresses through ``_json_default``.
+    """
+    data = dict(msg.__dict__)
     data["date"] = msg.date.isoformat()
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
 def _address(raw: Any) -> Address:
@@ -130,6 +144,12 @@ class StateStore:
     def __init__(self, path: Path | str, *, lock: bool = False) -> None:
         self.path = str(path)
         self._lock_fd: int | None = None
+        # Decoded records kept between the passes of a long-lived process (see ``cached``); _generation counts
+        # this connection's writes to the messages table.
+        self._generation = 0
+        self._cache: dict[str, tuple[tuple[int, int], Any]] = {}
+        # (account, thread_id) -> the intro state and due actions last written by this process (see sync).
+        self.intro_memo: dict[tuple[str, str], Any] = {}
         memory = self.path == ":memory:"
         if not memory:
             parent = Path(self.path).parent
@@ -195,8 +215,28 @@ class StateStore:
             yield self.db
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._changed()  # anything cached inside the transaction may hold rows that are gone now
             raise
         self.db.execute("COMMIT")
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, reused until the messages table changes (a write through this store, or a commit by
+        another connection: SQLite's data_version). Callers must not mutate the value.
+
+        The daemon's passes reload every candidate and classification; decoding their JSON was most of a
+        no-change pass on a large mailbox.
+        """
+        version = (self._generation, int(self.db.execute("PRAGMA data_version").fetchone()[0]))
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]  # type: ignore[no-any-return]
+        value = compute()
+        self._cache[key] = (version, value)
+        return value
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._cache.clear()
 
     def close(self) -> None:
         """Close the database and release the instance lock."""
@@ -227,6 +267,7 @@ class StateStore:
 
     def reset_folder(self, account: str, folder: str) -> None:
         """Forget a folder's index (UIDVALIDITY changed: its UIDs mean nothing now)."""
+        self._changed()
         with self.transaction():
             self.db.execute("DELETE FROM messages WHERE account=? AND folder=?", (account, folder))
             self.db.execute("DELETE FROM skipped WHERE account=? AND folder=?", (account, folder))
@@ -239,6 +280,8 @@ class StateStore:
             (account, m.folder, m.uid, m.message_id, m.date.isoformat(), message_to_json(m))
             for m in messages
         ]
+        if rows:
+            self._changed()
         self.db.executemany(
             "INSERT OR REPLACE INTO messages (account, folder, uid, message_id, date, record) VALUES (?,?,?,?,?,?)",
             rows,
@@ -296,11 +339,11 @@ class StateStore:
 
     def mark_evaluated(self, account: str, chosen: Iterable[Message]) -> None:
         """Flag the chosen messages as candidates and every other unevaluated one as not."""
-        self.db.executemany(
-            "UPDATE messages SET candidate=1 WHERE account=? AND folder=? AND uid=?",
-            [(account, m.folder, m.uid) for m in chosen],
-        )
-        self.db.execute("UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
+        keys = [(account, m.folder, m.uid) for m in chosen]
+        self.db.executemany("UPDATE messages SET candidate=1 WHERE account=? AND folder=? AND uid=?", keys)
+        rest = self.db.execute("UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
+        if keys or rest.rowcount:
+            self._changed()
 
     def unclassified_candidates(self, account: str) -> list[Message]:
         """Candidates whose bodies have not been fetched and classified yet."""
@@ -312,6 +355,7 @@ class StateStore:
 
     def save_classification(self, account: str, msg: Message, label: str, classification: str) -> None:
         """Store the full record of a candidate and its classification (JSON)."""
+        self._changed()
         self.db.execute(
             "UPDATE messages SET record=?, label=?, classification=? WHERE account=? AND folder=? AND uid=?",
             (message_to_json(msg), label, classification, account, msg.folder, msg.uid),

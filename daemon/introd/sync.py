@@ -167,18 +167,32 @@ def analyse_account(state: StateStore, config: Config, account: AccountConfig, r
                     now: datetime, control: UserControl | None = None
                     ) -> tuple[list[IntroAnalysis], dict[str, Message]]:
     """Compute and store every intro's state and due actions; also return the candidates by Message-ID."""
-    messages = with_folder_roles(state.messages(account.name, candidates_only=True), roles)
-    labels = {mid: classification_from_json(js) for mid, js in state.classifications(account.name).items()}
+    # Reused between the daemon's passes while no message record changed (StateStore.cached).
+    messages = state.cached(
+        f"candidates {account.name} {sorted(roles.items())}",
+        lambda: with_folder_roles(state.messages(account.name, candidates_only=True), roles),
+    )
+    labels = state.cached(
+        f"labels {account.name}",
+        lambda: {mid: classification_from_json(js) for mid, js in state.classifications(account.name).items()},
+    )
     user = UserIdentity(addresses=frozenset(account.addresses), name=account.display_name)
     analyses = analyse_mailbox(messages, labels, user, now, config.timing, control)
+    written: dict[tuple[str, str], object] = {}
     with state.transaction():
         for item in analyses:
             s = item.state
+            # A long-lived process skips the JSON and the write for intros unchanged since its last pass.
+            memo_key, memo_value = (account.name, s.thread_id), (s, item.due)
+            if state.intro_memo.get(memo_key) == memo_value:
+                continue
+            written[memo_key] = memo_value
             state.save_intro(
                 account.name, s.thread_id, s.stage.value, s.role.value, s.subject,
                 json.dumps(asdict(s), default=str, ensure_ascii=False),
                 json.dumps([asdict(d) for d in item.due], default=str, ensure_ascii=False),
             )
+    state.intro_memo.update(written)  # only once committed
     return analyses, {m.message_id: m for m in messages}
 
 

@@ -163,3 +163,25 @@ def test_schema_1_is_migrated_without_losing_data(tmp_path: Path) -> None:
         assert state.controls("a") == []
     finally:
         state.close()
+
+
+def test_cached_values_follow_every_change_of_the_messages(tmp_path: Path) -> None:
+    """A cached read is reused until a write here, a commit by another connection, or a rollback."""
+    path = tmp_path / "s.db"
+    state, other = StateStore(path), StateStore(path)
+    try:
+        count = lambda: state.cached("n", lambda: state.message_count("a"))  # noqa: E731
+        assert count() == 0
+        state.add_messages("a", [msg(1)])
+        assert count() == 1
+        with other.transaction():
+            other.add_messages("a", [msg(2)])
+        assert count() == 2
+        with pytest.raises(RuntimeError), state.transaction():
+            state.add_messages("a", [msg(3)])
+            assert count() == 3
+            raise RuntimeError("roll back")
+        assert count() == 2
+    finally:
+        state.close()
+        other.close()
