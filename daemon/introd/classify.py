@@ -80,13 +80,36 @@ NAME = r"(?-i:[A-Z][\w'’-]+)"  # a capitalised word, whatever the surrounding 
 _WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _NOT_A_NAME = (
     r"(?!(?:" + _WEEKDAYS + r"|January|February|March|April|May|June|July|August|September|October|November"
-    r"|December|Today|Tomorrow|Me|Us|Up|Zoom|Teams|The|Our|Your|This|That|Deadline|Everyone|All)\b)"
+    r"|December|Today|Tomorrow|Me|Us|Up|Zoom|Teams|The|Our|Your|This|That|Deadline|Everyone|All|Team|Hi|Hello"
+    r"|Folks|Guys|Thanks|Mum|Mom|Dad|Grandma|Grandpa|Grandad|Granny|Nan)\b)"
 )
+# What an intro verb presents: a person (a capitalised name, "mon ami", "a Laura"), never "le bilan" or "el informe".
+# (Negative lookaheads on determiners, so that the rules keep running on the lower-cased text.)
+_PERSON_FR = (r"(?!(?:(?:ci-joint|ci-dessous|ci-après|aujourd'hui|brièvement|rapidement|ici|donc|enfin|maintenant)\s+)?"
+              r"(?:(?:le|la|les|un|une|des|du|notre|nos|votre|vos|ce|cet|cette|ces|nouveau|nouvelle)\b|l'|(?:mon|ma|mes)\s+"
+              r"(?!(?:amie?|collègue|associée?|contact|cliente?|partenaire)s?\b)))")
+_PERSON_ES = (r"(?!(?:(?:hoy|aquí|brevemente|adjunto|adjunta)\s+)?(?:(?:el|la|los|las|un|una|unos|unas|nuestr\w*"
+              r"|este|esta"
+              r"|estos|estas|su|sus|nuevo|nueva)\b|mis?\s+(?!(?:amig|coleg|soci|contact|client)\w*)|a\s+continuación))")
+# German: "ich stelle euch die Zahlen vor" presents a thing; a person follows without an article.
+_NO_THING_DE = r"(?:(?!\b(?:die|das|den|dem|der|des|ein|eine|einen|unser\w*|kurz\s+unser\w*)\b)[^.!?\n])"
+
+def _merged(*rules: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """The table with same-named entries joined into one rule (alternatives of one regex, at the first entry).
+
+    Related phrasings are written apart for readability but run as one rule: every rule costs a gate check and
+    a search per text, so fewer, larger rules are faster than many small ones.
+    """
+    joined: dict[str, list[str]] = {}
+    for name, pattern in rules:
+        joined.setdefault(name, []).append(pattern)
+    return tuple((name, "|".join(patterns)) for name, patterns in joined.items())
+
 
 # ----------------------------------------------------------------------------------------------------
 # Rule tables: (name, pattern), searched in the author's own words unless the table says otherwise.
 
-INTRO_RULES: tuple[tuple[str, str], ...] = (
+INTRO_RULES: tuple[tuple[str, str], ...] = _merged(
     ("intro.introduce_you",
      r"\bintroduc(?:e|ing)\s+(?:you(?:\s+(?:both|two|all))?\s+(?:to|and)\b(?!\s+(?:our|the\s+(?:new|latest))\b)"
      r"|y'?all\b|both\s+of\s+you|the\s+two\s+of\s+you|you\s+(?:both|two)\b|each\s+other\b"
@@ -95,7 +118,9 @@ INTRO_RULES: tuple[tuple[str, str], ...] = (
     ("intro.pleased_to_introduce",
      r"\b(?:(?:like|love|want(?:ed)?|happy|pleased|glad|delighted|excited|thrilled|honou?red|allow\s+me)\s+to"
      r"|let\s+me)\s+introduce\s+(?!myself|ourselves|our\b|my\s+(?:company|business|services|firm|agency|team)\b"
-     r"|the\s+(?:new|latest)\b|a\s+new\b|you\s+to\s+(?:our|my|the)\b)"),
+     r"|the\s+(?:new|latest)\b|a\s+new\b|you\s+to\s+(?:our|my|the)\b)"
+     r"(?!(?:a|an|some|any|this|that|these|those|new|more|changes?|several|improvements?|process|processes|(?:the|our)\s+"
+     r"(?!two\b))\b)"),
     ("intro.meet_name",
      r"(?:^|[.!:;]\s+|\b(?:like\s+you\s+to|want\s+you\s+to|you\s+should|you\s+(?:two|both)\s+should|please)\s+)"
      r"meet\s+(?:my\s+(?:friend|colleague|client)\s+)?" + _NOT_A_NAME + NAME),
@@ -104,24 +129,35 @@ INTRO_RULES: tuple[tuple[str, str], ...] = (
     ("intro.connecting_you",
      r"\bconnect(?:ing)?\s+(?:you\s+(?:two|both|all)\b|the\s+two\s+of\s+you|you\s+(?:with|to|and)\s+"
      + _NOT_A_NAME + NAME + r")"),
-    ("intro.in_touch", r"\b(?:put(?:ting)?|get(?:ting)?)\s+you(?:\s+(?:two|both|all))?\s+in\s+touch\b"),
+    ("intro.in_touch",
+     r"\b(?:put(?:ting)?|get(?:ting)?)\s+(?:you(?:\s+(?:two|both|all))?|the\s+two\s+of\s+you)\s+in\s+(?:touch|contact)\b(?!\s+with\s+(?:our|the|a|an)\s+(?:\w+\s+)?(?:team|department|support|desk|group"
+     r"|office|specialists?|experts?|account)\b)"),
+    # "Sam, this is Priya", "Sam - Priya is the founder I mentioned", "Sam, say hi to Priya": a keyword-free
+    # intro.  Weak on its own, so it counts only when the parties are outside the sender's organisation.
+    ("intro.this_is_name",
+     r"^[ \t]*" + _NOT_A_NAME + NAME + r"\s*[,:–—-]+\s*(?:this\s+is|say\s+(?:hi|hello)\s+to|das\s+ist|voici|este\s+es"
+     r"|esta\s+es|je\s+te\s+présente)\s+" + NAME),
+    ("intro.keyword_free", r"\b(?:say|wave)\s+(?:hi|hello)\s+to\s+" + _NOT_A_NAME + NAME + r"(?!\s+for\s+me\b)"),
+    ("intro.keyword_free",
+     r"\bis\s+the\s+(?:[\w-]+\s+){0,3}?(?:i|we)(?:'ve|\s+have)?\s+(?:mentioned|told\s+you\s+about|was\s+telling\s+you\s+about"
+     r"|spoke\s+(?:to\s+you\s+)?(?:about|of))\b"),
     ("intro.should_know",
      r"\byou\s+(?:two|both)\s+(?:should|must|need\s+to)\s+(?:meet|talk|connect|know\s+each\s+other|chat)"
      r"|\b(?:thought|think)\s+you\s+(?:two|both)\s+(?:should|would|might)"),
     ("intro.de",
-     r"\b(?:möchte|will|darf\s+ich|würde)\b[^.!?\n]{0,60}\b(?:euch|Ihnen|dir|einander)\b[^.!?\n]{0,60}"
-     r"\bvor(?:zu)?stellen\b|\bstelle\s+(?:euch|Ihnen|dir)\b[^.!?\n]{0,80}\bvor\b"
+     r"\b(?:möchte|will|darf\s+ich|würde)\b[^.!?\n]{0,60}\b(?:euch|Ihnen|dir|einander)\b" + _NO_THING_DE + r"{0,60}"
+     r"\bvor(?:zu)?stellen\b|\bstelle\s+(?:euch|Ihnen|dir)\b" + _NO_THING_DE + r"{0,80}\bvor\b"
      r"|\bbekannt\s+(?:zu\s+)?machen\b|\b(?:miteinander\s+)?in\s+(?:Kontakt|Verbindung)\s+(?:zu\s+)?bringen\b"
      r"|\bmiteinander\s+vernetzen\b"),
     ("intro.fr",
-     r"\bje\s+(?:vous|te)\s+présente\b(?!\s+(?:le|la|les|un|une|notre|nos|mon|ma|mes|votre|vos)\b)"
-     r"|\b(?:de|à)\s+vous\s+présenter\s+(?!notre|nos|mon\s+entreprise)"
+     r"\bje\s+(?:vous|te)\s+présente\s+" + _PERSON_FR + r"|\b(?:de|à)\s+(?:vous|te)\s+présenter\s+" + _PERSON_FR +
      r"|\b(?:vous\s+)?mettre\s+en\s+(?:contact|relation)\b|\bmise\s+en\s+relation\b"
      r"|\b(?:vous|te)\s+met(?:s|te|tre|tions)\s+en\s+(?:contact|relation)\b"),
     ("intro.es",
-     r"\b(?:os|les|te)\s+present(?:o|e|ara|ase)\b(?!\s+(?:el|la|los|las|un|una|nuestr\w*|mi|mis)\b)"
+     r"\b(?:os|les|te)\s+present(?:o|e|ara|ase)(?:\s*[.:!,;]|\s+" + _PERSON_ES + r")" +
      r"|\bponer(?:os|les|te)\s+en\s+contacto\b|\b(?:os|les|te)\s+pong(?:o|a|amos)\s+en\s+contacto\b"
-     r"|\bpresentar(?:os|les|te)\b(?!\s+(?:nuestr|mi\s+empresa))|\bconectar(?:os|les)\b"),
+     r"|\bpresentar(?:os|les|te)\b(?!\s+(?:nuestr|mi\s+empresa|el|la|los|las|un|una|este|esta|a\s+continuación)\b)"
+     r"|\bconectar(?:os|les)\b"),
     ("intro.it_pt",
      r"\bvi\s+presento\b|\bmetter(?:vi|la|lo)\s+in\s+contatto\b|\bapresent(?:o|ar)[-\s]?(?:vos|vocês|lhes)\b"
      r"|\bcolocar\s+vocês\s+em\s+contato\b"),
@@ -140,14 +176,46 @@ INTRO_PARTY_RULES: tuple[tuple[str, str], ...] = (
     ("intro.connect_you",
      r"\b(?:happy|glad|pleased|delighted|great|excited)\s+to\s+(?:connect|link\s+up)\s+you\b"
      r"(?!\s+(?:to|with)\s+(?:our|my|the|a|an)\b)"),
+    # "Adding Sam, who runs ops at Acme", "cc'ing Priya (founder of X)": bringing a described person into the
+    # thread.  Counts only when the named person is on the message and the parties are outside the sender's org.
+    ("intro.looping_in",
+     r"(?:^|[.!;:—–-]\s*|\b(?:am|I'?m)\s+)(?:adding|cc'?(?:ing|'ing)|cc-ing|copying|looping\s+in|bringing\s+in|including"
+     r"|ich\s+nehme|je\s+mets\s+en\s+copie|j'ajoute|añado\s+a|pongo\s+en\s+copia\s+a)\s+(?:in\s+)?(?:my\s+(?:friend"
+     r"|contact)\s+)?(" + _NOT_A_NAME + NAME + r")(?:\s+" + NAME + r")?(?:\s*\([^)\n]{0,60}\))?\s*(?:[,—–(-]|\s(?:here"
+     r"|who|from|at|of|as|in\s+(?:Kopie|cc)))"),
 )
+WEAK_ASKS = frozenset({"optin_ask.talk_to"})
+# Intro rules that count only when the parties are outside the sender's organisation.
+CROSS_ORG_INTRO = frozenset({"intro.this_is_name", "intro.keyword_free", "intro.looping_in"})
 
 # A sentence with an intro phrase and one of these is an offer to introduce, not the introduction.
 CONDITIONAL = re.compile(
     r"\?|\bif\s+(?:you(?:'re|\s+are|'d|\s+would)?\s+(?:be\s+)?(?:interested|open|keen|up\s+for|like|want|think))"
     r"|\bif\s+(?:that(?:'s|\s+is|\s+would|\s+works)|this\s+(?:would|works|is)|it\s+(?:would|helps|works))"
     r"|\bwould\s+you\b|\bare\s+you\s+(?:open|interested|up\s+for)|\bmind\s+if\b|\bshall\s+I\b"
-    r"|\b(?:can|could|may)\s+I\b|\bwant\s+me\s+to\b|\blet\s+me\s+know\s+if\b",
+    r"|\b(?:can|could|may)\s+I\b|\bwant\s+me\s+to\b|\blet\s+me\s+know\s+if\b"
+    r"|\bsi\s+(?:tu\s+(?:veux|le\s+souhaites|es\s+(?:partant|d'accord|intéress))|vous\s+(?:voulez|le\s+souhaitez"
+    r"|êtes\s+(?:partant|d'accord|intéress))|(?:ça|cela)\s+(?:t'|vous\s+)(?:intéresse|dit|tente|va))"
+    r"|\b(?:wenn|falls)\s+(?:du|Sie|ihr|es\s+(?:dich|Sie|euch)|dich|Sie)\b[^.!?\n]{0,30}\b(?:möchtest|möchten|magst|mögen"
+    r"|willst|wollen|Interesse|interessiert|Lust|passt)"
+    r"|\bsi\s+(?:quieres|queréis|quiere|te\s+(?:interesa|parece|apetece|viene\s+bien)|le\s+(?:interesa|parece)"
+    r"|os\s+(?:interesa|parece))",
+    _I,
+)
+
+# Who an opt-in ask offers: a named person, "my friend", "someone who ...".  The rule runs on the lower-cased text;
+# classify checks that a bare word at the end of the match is capitalised (a name) in the author's text.
+_SOMEONE = (r"(?:(?:my|a)\s+(?:good\s+|old\s+)?(?:friend|colleague|contact|former\s+\w+|mentor|buddy)\b|someone\b"
+            r"|somebody\b|an?\s+\w+\s+(?:who|at|from)\b|" + _NOT_A_NAME + r"[^\W\d_][\w'’-]+)")
+_SOMEONE_WORDS = frozenset({"friend", "colleague", "contact", "mentor", "buddy", "someone", "somebody", "who", "at",
+                            "from"})
+_LAST_WORD = re.compile(r"[\w'’-]+$")
+# A vendor's "happy to connect you with our solutions team" or "Interesse an einer Demo unserer Software?" pitches.
+PITCH = re.compile(
+    r"\b(?:our|unser\w*|notre|nos|nuestr[oa]s?)\s+(?:[\w-]+\s+){0,2}?(?:team|solutions?|products?|services|experts?"
+    r"|specialists?|sales|platform|software|tool|offer\w*|consultants?|account|engineers|Lösung\w*|Produkt\w*|Angebot\w*"
+    r"|Experten|Plattform|Vertrieb\w*|Berater\w*|équipe|produits?|offres?|plateforme|equipo|soluci[oó]n\w*|productos?"
+    r"|expertos|plataforma|servicios)\b|\bdemo\b|\bfree\s+trial\b|\bunverbindlich\w*",
     _I,
 )
 
@@ -169,16 +237,46 @@ OPTIN_ASK_RULES: tuple[tuple[str, str], ...] = (
     ("optin_ask.open_to_that",
      r"\b(?:intro(?:duction)?|introduc\w*|connect\w*|in\s+touch)\b[^?]{0,200}?\b(?:would|are)\s+you\s+(?:be\s+)?"
      r"(?:open|interested|up|ok(?:ay)?|happy)\s+(?:to|for|in|with)\s+(?:that|this|it)\b"),
-    ("optin_ask.de", r"\b(?:hättest|hätten|wärst|wären)\s+(?:du|Sie)\b[^.?!\n]{0,60}\b(?:Interesse|offen)\b"),
+    ("optin_ask.de",
+     r"\b(?:hättest|hätten|wärst|wären|hast|habt)\s+(?:du|Sie|ihr)\b[^.?!\n]{0,60}\b(?:Interesse|offen|Lust|interessiert)\b"
+     r"(?:[^.?!\n]|(?<=Dr)\.|(?<=Prof)\.|(?<=Fr)\.|(?<=Hr)\.){0,80}?(?:kennen\s*(?:zu\s*)?lernen|vorstell|vorgestellt|kontakt|vernetz|verbind|bekannt|austausch"
+     r"|sprechen|reden|treffen|unterhalten|kennenlernen)"
+     r"|\b(?:möchtest|möchten|magst|mögen|willst|würdest|würden)\s+(?:du|Sie|ihr)\b[^.?!\n]{0,60}"
+     r"\bkennen\s*(?:zu\s*)?lernen\b"
+     r"|\b(?:soll|darf|kann)\s+ich\s+(?:euch|dich|Sie|Ihnen|dir)\b[^.?!\n]{0,60}\b(?:verbinden|vernetzen|bekannt\s+machen"
+     r"|vorstellen|in\s+Kontakt\s+bringen|zusammenbringen)\b"
+     r"|\bwäre\s+es\s+(?:für\s+(?:dich|Sie|euch)\s+)?(?:interessant|hilfreich|sinnvoll|spannend|nützlich)\b[^.?!\n]{0,60}"
+     r"\bmit\b"),
     ("optin_ask.fr",
      r"\bseriez[- ]vous\s+(?:ouvert|intéressé|partant|d'accord)|\bserais[- ]tu\s+(?:ouvert|intéressé|partant"
-     r"|d'accord)"),
+     r"|d'accord)|\b(?:tu|vous)\s+(?:serais|seriez)\s+(?:ouvert|intéressé|partant|d'accord)"
+     r"|\b(?:ça|cela)\s+(?:t'|vous\s+)(?:intéresserait|dirait|plairait|serait\s+utile|intéresse|dit)\b[^.?!\n]{0,60}"
+     r"\b(?:échanger|rencontrer|parler|discuter|faire\s+(?:la\s+)?connaissance|être\s+mise?s?\s+en|que\s+je\s+(?:te|vous)\s+"
+     r"(?:présente|mette))"
+     r"|\b(?:aimerais|aimeriez|voudrais|voudriez|veux|voulez|souhaiterais|souhaiteriez|souhaites|souhaitez)"
+     r"[- ](?:tu|vous)"
+     r"\s+(?:que\s+je\s+(?:te|vous)\s+(?:présente|mette)|rencontrer|échanger\s+avec|faire\s+la\s+connaissance"
+     r"|être\s+mise?s?\s+en|parler\s+(?:avec|à))"),
     ("optin_ask.es",
-     r"\b(?:te|le)\s+(?:interesaría|gustaría)\s+(?:conocer|que\s+te\s+presente|hablar)"
+     r"\b(?:te|le|os|les)\s+(?:interesar[ií]a|interesa|gustar[ií]a|vendr[ií]a\s+bien|parece(?:r[ií]a)?\s+(?:bien|útil))\s+(?:\w+\s+){0,2}?(?:conocer(?:le|la|lo)?\b|hablar\b|charlar\s+con|conversar\s+con"
+     r"|reunirte\s+con|tomar\s+un\s+café\s+con|(?:una\s+)?(?:charla|llamada|reunión|conversación)\s+con|que\s+(?:te|le|os|les)"
+     r"\s+(?:presente|ponga|pusiera|presentara|conecte))"
+     r"|\b(?:quieres|quiere|queréis|quieren)\s+que\s+(?:te|le|os|les)\s+(?:presente|ponga\s+en\s+contacto|conecte)"
      r"|\bestar[ií]a(?:s|is)?\s+(?:abiert|interesad)[oa]s?\b"),
+    # Asks that never say "introduce": "would it be useful to talk to Raj?", "interested in meeting Priya?".
+    # Weak alone, so they count only across organisations (see classify).
+    ("optin_ask.talk_to",
+     r"\bwould\s+(?:it|that)\s+be\s+(?:\w+\s+)?(?:useful|helpful|worth(?:while)?|valuable|good|interesting)\s+(?:for\s+you\s+)?"
+     r"to\s+(?:talk|speak|chat|connect|meet|get\s+to\s+know)(?:\s+(?:to|with))?\s+" + _SOMEONE
+     + r"|\b(?:would|do)\s+you\s+(?:like|want)\s+to\s+(?:meet|talk\s+to|speak\s+(?:to|with)|chat\s+with"
+     r"|connect\s+with|get\s+to\s+know|have\s+a\s+(?:chat|call|coffee)\s+with)\s+" + _SOMEONE
+     + r"|\b(?:interested\s+in|keen\s+(?:on|to)|open\s+to)\s+(?:meeting|meet|talking\s+(?:to|with)|speaking\s+with"
+     r"|chatting\s+with|connecting\s+with|a\s+(?:chat|call|coffee|conversation)\s+with|getting\s+to\s+know)\s+"
+     + _SOMEONE
+),
 )
 
-OPTIN_NO_RULES: tuple[tuple[str, str], ...] = (
+OPTIN_NO_RULES: tuple[tuple[str, str], ...] = _merged(
     ("optin_no.pass",
      r"\b(?:I'?ll|I\s+will|I'?d\s+(?:rather|better)|going\s+to|have\s+to|must|need\s+to|think\s+I'?ll|gonna)"
      r"\s+(?:have\s+to\s+)?pass\b|\bpass\s+(?:on\s+(?:this|the\s+intro)|for\s+now)\b"),
@@ -197,18 +295,34 @@ OPTIN_NO_RULES: tuple[tuple[str, str], ...] = (
      r"|\b(?:préf[èe]re|vais|dois)\s+(?:ne\s+pas|pas)\s+(?:y\s+)?donner\s+suite\b|\bpas\s+(?:le\s+bon\s+moment"
      r"|disponible)\b|\bje\s+passe\s+mon\s+tour\b"
      r"|\bno\s+tengo\s+(?:tiempo|disponibilidad|capacidad|hueco)\b|\bprefiero\s+no\b|\bahora\s+mismo\s+no\b"),
+    ("optin_no.not_for_me",
+     r"\bnot\s+(?:for\s+me|(?:the\s+right|a\s+good|a\s+great)\s+fit|at\s+the\s+moment|this\s+time|for\s+now)\b"
+     r"|\b(?:I'?ll|I\s+will|going\s+to|gonna|I'?d\s+(?:better|rather))\s+sit\s+(?:this\s+(?:one\s+)?)?out\b"
+     r"|\bmaybe\s+(?:later|another\s+time|next\s+(?:quarter|year|month))\b|\bI'?d\s+prefer\s+not\b|\bplease\s+don'?t\b"
+     r"|\bI'?m\s+(?:good|all\s+set)\s+for\s+now\b|\bI'?ll\s+(?:have\s+to\s+)?bow\s+out\b"),
+    ("optin_no.not_for_me",
+     r"\bnein,?\s+danke\b|\beher\s+nicht\b|\b(?:im\s+Moment|derzeit|momentan|aktuell)\s+(?:leider\s+)?nicht\b"
+     r"|\bpasst\s+(?:gerade|momentan|aktuell|zurzeit|leider)\s+nicht\b"
+     r"|\bnon,?\s+merci\b|\bpas\s+pour\s+(?:moi|l'instant|le\s+moment|maintenant)\b|\bje\s+(?:vais|préfère|dois)\s+décliner"
+     r"|\bje\s+ne\s+suis\s+pas\s+(?:intéressée?|preneu(?:r|se))"
+     r"|\bno,?\s+gracias\b|\bmejor\s+no\b|\bno\s+es\s+(?:un\s+)?(?:buen|el\s+mejor)\s+momento\b|\b(?:por\s+ahora|de\s+momento"
+     r"|en\s+este\s+momento)\s+no\b"),
     ("optin_no.other_lang",
      r"\bleider\s+(?:keine\s+Zeit|nicht)\b|\bkein\s+Interesse\b|\blieber\s+nicht\b|\bpas\s+(?:le\s+temps|intéressé)"
      r"|\bno\s+me\s+interesa\b|\bno\s+tengo\s+tiempo\b"),
 )
 
-OPTIN_YES_RULES: tuple[tuple[str, str], ...] = (
+OPTIN_YES_RULES: tuple[tuple[str, str], ...] = _merged(
     ("optin_yes.opening",
      r"\A\W*(?:(?:hi|hello|hey|dear|hallo|hola|bonjour|salut|liebe[rs]?)\s+)?(?:\w+\s*[,:!.–—-]\s*)?\W*"
      r"(?:oh\s+|well\s+)?(?:sure|yes|yep|yeah|absolutely|of\s+course|definitely|certainly|gladly"
      r"|sounds\s+(?:great|good)|please\s+do|go\s+(?:ahead|for\s+it)|by\s+all\s+means|count\s+me\s+in|I'?m\s+in"
      r"|(?:I'?d|would)\s+love\s+(?:to|that)|I'?d\s+be\s+(?:happy|glad|delighted)|happy\s+to|ja|gerne|sehr\s+gerne"
-     r"|avec\s+plaisir|volontiers|oui|bien\s+s[uû]r|con\s+gusto|claro|sí|adelante|por\s+supuesto)\b"),
+     r"|avec\s+plaisir|volontiers|oui|bien\s+s[uû]r|con\s+gusto|claro|sí|adelante|por\s+supuesto"
+     r"|gern|klar|natürlich|auf\s+jeden\s+Fall|unbedingt|d'accord|ok(?:ay)?|pourquoi\s+pas|ça\s+marche|carrément"
+     r"|je\s+veux\s+bien|encantad[oa]|vale|perfecto|genial|desde\s+luego|cómo\s+no|por\s+qué\s+no|for\s+sure"
+     r"|totally|why\s+not|great\s+idea|love\s+(?:to|that)|with\s+pleasure|yes\s+please|that\s+would\s+be"
+     r"|that'?d\s+be|(?:very\s+)?keen|delighted|thrilled|loop\s+(?:us|me)\s+in)\b"),
     ("optin_yes.happy_to_meet",
      r"\b(?:happy|glad|delighted|love|keen|open)\s+to\s+(?:meet|connect|chat|talk|speak|be\s+introduced"
      r"|be\s+connected|help)\b"),
@@ -216,9 +330,22 @@ OPTIN_YES_RULES: tuple[tuple[str, str], ...] = (
      r"\bgo\s+ahead\s+and\s+(?:connect|introduce|make|share)|\bplease\s+(?:connect|introduce)\s+us\b"
      r"|\bfeel\s+free\s+to\s+(?:connect|introduce|share|pass|make|give)"
      r"|(?:^|[.!]\s+)(?:please\s+)?(?:connect|introduce)\s+us\b"),
+    ("optin_yes.loop_us_in",
+     r"\b(?:loop|put|bring)\s+(?:us|me)\s+(?:in\b|together|in\s+touch)|\b(?:love|welcome|appreciate)\s+(?:an|the)\s+"
+     r"(?:intro(?:duction)?|connection)\b|\b(?:intro(?:duction)?|connection)\s+would\s+be\s+(?:great|welcome|helpful|lovely"
+     r"|much\s+appreciated)|\bhappy\s+for\s+you\s+to\s+(?:connect|introduce|share|pass|put|loop|make)"
+     r"|\b(?:I'?d|I\s+would)\s+(?:love|like|be\s+keen)\s+to\s+(?:meet|talk\s+to|chat\s+with|speak\s+(?:to|with)|connect\s+with"
+     r"|get\s+to\s+know|hear\s+from)\b"),
     ("optin_yes.other_lang",
      r"\bstell(?:t|en\s+Sie)?\s+uns\s+(?:\w+\s+){0,2}vor\b|\bpres[eé]nta(?:nos|me)\b|\bponnos\s+en\s+contacto\b"
-     r"|\bprésente[sz]?-(?:nous|moi)\b|\bmet(?:s|tez)-nous\s+en\s+(?:contact|relation)\b"),
+     r"|\bprésente[sz]?-(?:nous|moi)\b|\bmet(?:s|tez)-nous\s+en\s+(?:contact|relation)\b"
+     r"|\b(?:sehr\s+)?gerne?\b[^.!?\n]{0,40}\b(?:kennen\s*(?:zu\s*)?lernen|vorstellen|vernetzen|verbinden|Kontakt)"
+     r"|\bfreue\s+mich\b[^.!?\n]{0,40}\b(?:kennen|Kontakt|Austausch|Vorstellung)|\bbring\s+uns\s+(?:\w+\s+)?zusammen"
+     r"|\b(?:vernetz|verbind)e?\s+uns\b"
+     r"|\bavec\s+plaisir\b|\bvolontiers\b|\bje\s+(?:suis|serais)\s+(?:ravie?|partante?|heureu(?:x|se))\s+(?:de\s+(?:le|la|les)"
+     r"\s+(?:rencontrer|connaître)|d'échanger|de\s+faire\s+sa\s+connaissance)"
+     r"|\bcon\s+(?:mucho\s+)?gusto\b|\bencantad[oa]\s+de\s+(?:conocer|hablar|charlar)|\bme\s+encantar[ií]a\s+(?:conocer"
+     r"|hablar|charlar)|\bponme\s+en\s+contacto|\bclaro\s+que\s+s[ií]\b"),
 )
 
 BLANKET_RULES: tuple[tuple[str, str], ...] = (
@@ -253,7 +380,7 @@ _NOT_A_DOCUMENT = (
     r"|doc|docs|document|documentation|link|article|policy|file|chapter|spec|ticket|thread|e-?mail|slide|source"
     r"|wiki|guide|manual|appendix|schedule|contract|form|template|folder|website|site|faq)s?\b)"
 )
-INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = (
+INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = _merged(
     ("intro_request.could_you_introduce_me",
      r"\b(?:could|would|can|will)\s+you\s+(?:please\s+|kindly\s+|possibly\s+)?(?:introduce|refer|connect"
      r"|recommend)\s+(?:me|us)\b" + _NOT_A_DOCUMENT),
@@ -269,7 +396,8 @@ INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = (
      r"(?:note|message|blurb|intro)"),
     ("intro_request.looking_for_intro",
      r"\b(?:looking\s+for|hoping\s+(?:for|to\s+get)|(?:would\s+)?appreciate|grateful\s+for|ask\s+(?:you\s+)?for)"
-     r"\s+(?:an?\s+|your\s+)?(?:warm\s+)?(?:intro(?:duction)?|referral)\s+to\b"),
+     r"\s+(?:an?\s+|your\s+)?(?:warm\s+)?(?:intro(?:duction)?|referral)\s+to\b"
+     r"|\b(?:love|make|do)\s+(?:an|the|a\s+quick)\s+(?:warm\s+)?(?:intro(?:duction)?|referral)\s+to\b(?!\s+(?:you|each\s+other)\b)"),
     ("intro_request.know_anyone",
      r"\b(?:do|would)\s+you\s+(?:happen\s+to\s+)?(?:have|know)\s+(?:a\s+|any\s+)?(?:good\s+)?(?:connection|contact"
      r"|anyone|someone|somebody)\s+(?:for|at|in|who|that|with)\b"),
@@ -281,14 +409,29 @@ INTRO_REQUEST_RULES: tuple[tuple[str, str], ...] = (
      r"|in\s+Kontakt\s+bringen|verbinden)"
      r"|\bpourriez[- ]vous\s+me\s+(?:présenter|mettre\s+en)|\b(?:podrías|podría)\s+presentarme\b"
      r"|\b(?:me|nos)\s+(?:l[oa]s?\s+)?(?:podr[ií]as?|puedes|puede)\s+(?:presentar|poner\s+en\s+contacto"
-     r"|recomendar)\b|\b(?:podr[ií]as?|puedes|puede)\s+(?:ponerme\s+en\s+contacto|recomendarme)\b"),
+     r"|recomendar)\b|\b(?:podr[ií]as?|puedes|puede)\s+(?:ponerme\s+en\s+contacto|recomendarme)\b"
+     r"|\b(?:pourrais|pourriez|peux|pouvez|pourrait)[- ](?:tu|vous)\s+me\s+(?:présenter"
+     r"|mettre\s+en\s+(?:contact|relation)"
+     r"|recommander|faire\s+(?:rencontrer|connaître))|\b(?:j'aimerais|je\s+voudrais)\s+(?:beaucoup\s+)?"
+     r"(?:être\s+mise?\s+en\s+(?:contact|relation)|(?:être\s+)?présentée?\s+à|que\s+tu\s+me\s+(?:présentes|mettes)"
+     r"|que\s+vous\s+me\s+(?:présentiez|mettiez))|\b(?:connais|connaîtrais|connaissez|connaîtriez)[- ](?:tu|vous)\s+"
+     r"quelqu'un\s+(?:chez|à|qui|dans)"
+     r"|\b(?:podr[ií]as?|podéis|puedes|puede)\s+(?:presentarme|conectarme)\b|\b(?:me|nos)\s+(?:podr[ií]as?|puedes|puede)\s+"
+     r"conectar\b|\bconoces\s+a\s+alguien\s+(?:en|de|que)\b|\bme\s+(?:encantar[ií]a|gustar[ií]a)\s+que\s+me\s+"
+     r"(?:presentaras|presentases|pusieras\s+en\s+contacto)"
+     r"|\b(?:kannst|könntest|würdest|können|könnten|würden)\s+(?:du|Sie)\s+mich\b[^.?!\n]{0,60}\b(?:vernetzen"
+     r"|weiterempfehlen|zusammenbringen)|\bkennst\s+du\s+jemanden\s+(?:bei|in|der|die|von)\b"),
+    ("intro_request.could_you_introduce_me",
+     r"\bany\s+chance\s+you\s+(?:could|can|would|might)\s+(?:\w+\s+)?(?:introduce|connect|refer|put)\s+(?:me|us)\b"
+     r"|\b(?:could|would|can)\s+you\s+(?:please\s+)?loop\s+(?:me|us)\s+in\s+with\b"),
+
 )
 NETWORK_CONTEXT = re.compile(
     r"\bnetwork|\bintroduc|\bmeet\b|\bconnect|\breferr?al|\bcareer|\bopportunit|\bbackground\b|\bposition\b",
     _I,
 )
 
-CHANNEL_RULES: tuple[tuple[str, str], ...] = (
+CHANNEL_RULES: tuple[tuple[str, str], ...] = _merged(
     ("channel_switch.move_to",
      r"\b(?:move|take|switch|continue|shift|carry\s+on)\s+(?:this|the\s+conversation|our\s+conversation|things|it"
      r"|the\s+discussion)?\s*(?:conversation\s+)?(?:off\s+(?:of\s+)?(?:LinkedIn|here|this\s+(?:platform|app))"
@@ -319,6 +462,17 @@ CHANNEL_RULES: tuple[tuple[str, str], ...] = (
      r"|the\s+phone|phone|WhatsApp|Signal|text|Slack)"
      r"|\b(?:message|text|ping|call|write\s+to)\s+you\s+(?:on|via|over|through)\s+(?:WhatsApp|Signal|Telegram|SMS"
      r"|text)\b"),
+    ("channel_switch.instead",
+     r"\b(?:talk|chat|speak|continue|discuss\s+(?:this|it)|do\s+(?:this|it)|catch\s+up|sort\s+(?:this|it)\s+out)\s+(?:\w+\s+)?"
+     r"(?:by|over|on|via)\s+(?:the\s+)?(?:phone|telephone|WhatsApp|Signal|Telegram|text|SMS|e-?mail)\b[^.?!\n]{0,40}"
+     r"\b(?:instead|rather)\b"
+     r"|\binstead\s+of\s+(?:e-?mail(?:ing)?|LinkedIn|writing|typing|messaging|texting|(?:all\s+)?(?:these|this)\s+(?:e-?mails?"
+     r"|messages))|\brather\s+than\s+(?:e-?mail(?:ing)?|LinkedIn|writing|typing|messaging|(?:going\s+)?back\s+and\s+forth)"
+     r"|\b(?:statt|anstatt)\s+(?:per\s+|von\s+)?(?:E-?Mails?|Mail|LinkedIn|schreiben|hin\s+und\s+her)"
+     r"|\blieber\s+(?:kurz\s+)?(?:telefonieren|anrufen|per\s+WhatsApp)"
+     r"|\bplutôt\s+(?:que\s+(?:par\s+)?(?:mail|e-?mail|écrit|LinkedIn)|s'appeler|se\s+téléphoner|au\s+téléphone|par\s+WhatsApp)"
+     r"|\bau\s+lieu\s+(?:de\s+s'écrire|des?\s+(?:e-?)?mails?)"
+     r"|\ben\s+(?:vez|lugar)\s+de\s+(?:por\s+)?(?:correo|e-?mail|escribir|LinkedIn|mensajes)"),
     ("channel_switch.other_lang",
      r"\b(?:lieber|besser)\s+per\s+(?:E-?Mail|Telefon)\b|\bplutôt\s+par\s+(?:e-?mail|téléphone)"
      r"|\bmejor\s+por\s+(?:correo|teléfono|WhatsApp)"
@@ -329,7 +483,7 @@ CHANNEL_RULES: tuple[tuple[str, str], ...] = (
      r"|\bpas\s+très\s+(?:à\s+l'aise|doué)\s+avec\s+(?:les\s+)?(?:e-?mails?|mails?|LinkedIn)"),
 )
 
-SCHEDULING_RULES: tuple[tuple[str, str], ...] = (
+SCHEDULING_RULES: tuple[tuple[str, str], ...] = _merged(
     ("scheduling.are_you_free",
      r"\b(?:are|would|will)\s+you\s+be\s+(?:free|available|around)\b|\bare\s+you\s+(?:free|available|around)\b"),
     ("scheduling.day_works",
@@ -372,6 +526,34 @@ SCHEDULING_RULES: tuple[tuple[str, str], ...] = (
      r"\b(?:lunes|martes|miércoles|jueves|viernes|sábado|domingo)\b[^.!?\n]{0,40}\b(?:a\s+las\s+\d|por\s+la\s+"
      r"(?:mañana|tarde)|me\s+va\s+bien|te\s+va\s+bien)|\buna\s+llamada\b|\breuni[oó]n\b|\bquedar\b"
      r"|\b(?:me|te|le|os)\s+va\s+bien\b|\ba\s+las\s+\d{1,2}\b|\bhablar\s+por\s+tel[eé]fono\b"),
+    ("scheduling.availability",
+     r"\b(?:I'?m|I\s+am|we'?re|we\s+are|I'?ll\s+be|I\s+will\s+be)\s+(?:\w+\s+)?(?:free|around|available|in\s+town|flexible)\s+"
+     r"(?:on\s|all\s|most\s|any\s|this\s|next\s|tomorrow|after\s|before\s|from\s|until\s|between\s|later|"
+     + _WEEKDAYS + r")"
+     r"|\b(?:free|available|around)\s+(?:any|most|all|every)\s+(?:morning|afternoon|evening|day|time)s?\b"
+     r"|\b(?:any\s+(?:time|day|morning|afternoon)|anytime)\s+(?:next|this)\s+week\b"
+     r"|\b(?:tomorrow|next\s+week|this\s+week|later\s+this\s+week)\s+(?:works|would\s+work|is\s+(?:good|fine|great|open)"
+     r"|morning|afternoon)\b|\b(?:how|what)\s+about\s+(?:tomorrow|next\s+week|later\s+this\s+week|early|late|"
+     + _WEEKDAYS + r")"
+     r"|\b(?:my|our)\s+(?:mornings|afternoons|evenings|calendar|diary)\s+(?:are|is)\s+(?:pretty\s+|fairly\s+|quite\s+)?"
+     r"(?:free|open|flexible|clear)\b|\b(?:hop|jump)\s+on\s+a\s+(?:call|zoom|quick\s+call)"),
+    ("scheduling.availability_other_lang",
+     r"\b(?:montags?|dienstags?|mittwochs?|donnerstags?|freitags?|(?<!guten\s)morgen|übermorgen|nächste\s+Woche|diese\s+Woche"
+     r"|vormittags?|nachmittags?)\b[^.!?\n]{0,40}\b(?:frei|Zeit|verfügbar|flexibel|ginge|geht|klappt|könnte\s+ich|kann\s+ich)\b"
+     r"|\b(?:frei|Zeit|verfügbar|flexibel)\b[^.!?\n]{0,30}\b(?:montag|dienstag|mittwoch|donnerstag|freitag|morgen|übermorgen"
+     r"|nächste\s+Woche|diese\s+Woche|vormittag|nachmittag)"
+     r"|\bwie\s+wäre\s+es\s+(?:mit|am)\b|\bwann\s+(?:passt|hast\s+du|haben\s+Sie|hättest|hätten|würde)"),
+    ("scheduling.availability_other_lang",
+     r"\b(?:je\s+suis|on\s+est|je\s+serai|je\s+serais)\s+(?:\w+\s+)?(?:dispo(?:nible)?s?|libre)\b|\bdispo\b"
+     r"|\b(?:lundi|mardi|mercredi|jeudi|vendredi|demain|la\s+semaine\s+prochaine)\b[^.!?\n]{0,30}\b(?:ça\s+(?:te|vous)\s+va"
+     r"|ça\s+marche|c'est\s+bon|je\s+peux|libre)\b|\bon\s+(?:se\s+(?:cale|fait|voit|capte|retrouve)|s'appelle)\b"
+     r"|\b(?:quand|quel\s+jour|quelle\s+heure)\s+(?:es-tu|êtes-vous|serais-tu|seriez-vous|(?:te|vous)\s+(?:convient|arrange))"
+     r"|\b(?:te|vous)\s+arrangerait\b"),
+    ("scheduling.availability_other_lang",
+     r"\b(?:te|le|os|les|me|nos)\s+(?:viene|vendr[ií]a|ir[ií]a)\s+bien\b|\b(?:estoy|estar[ée]|estar[ií]a)\s+(?:\w+\s+)?"
+     r"(?:libre|disponible)\b|\bqué\s+tal\s+(?:el\s+)?(?:lunes|martes|miércoles|jueves|viernes|mañana|la\s+semana)"
+     r"|\bcuándo\s+(?:te|le|os)\s+(?:viene|va|vendr)|\bnos\s+(?:vemos|tomamos|llamamos)\b"
+     r"|\b(?:hablamos|quedamos)\s+(?:el|mañana|esta|la|este)\b"),
     ("scheduling.other_lang",
      r"\bTermin\b|\b(?:auf\s+einen\s+)?Kaffee\b|\btreffen\b|\bun\s+café\b|\bdisponible\b|\bun\s+caf[eé]\b"),
 )
@@ -418,7 +600,8 @@ CONTEXT_RULES: tuple[tuple[str, str], ...] = (
 )
 
 SUBJECT_INTRO = re.compile(
-    r"<\s*-?\s*>|↔|⇄|\b(?:intro(?:duction)?|introducing|meet|connecting)\s*[:–—-]?\s*" + _NOT_A_NAME + NAME
+    r"<\s*-?\s*>|↔|⇄|\b(?:intro(?:duction)?|introducing|meet|connecting|vorstellung|présentation|presentación"
+    r"|mise\s+en\s+relation)\s*[:–—-]?\s*" + _NOT_A_NAME + NAME
     + r"[^<>\n]{0,60}?\s(?:&|\+|/|x|and|und|et|y)\s+" + NAME,
     _I,
 )
@@ -429,7 +612,8 @@ SUBJECT_CONTEXT = re.compile(
 )
 SUBJECT_NEGATIVE = re.compile(
     r"\b(?:policy|policies|course|training|webinar|newsletter|product|release|update|onboarding|module|guide"
-    r"|lesson|chapter|workshop|seminar|tutorial|version|feature)s?\b",
+    r"|lesson|chapter|workshop|seminar|tutorial|version|feature|sync|notes|minutes|recap|agenda|standup|stand-up"
+    r"|retro|roadmap|handover|kick-?off)s?\b",
     _I,
 )
 # "Meet Biscuit" is an intro subject only when Biscuit is one of the people on the message.
@@ -477,9 +661,33 @@ GATES: dict[str, tuple[str, ...]] = {
     "intro.pleased_to_introduce": ("introduce",),
     "intro.meet_name": ("meet ",),
     "intro.name_meet_name": ("meet ",),
-    "intro.angle_pair": (">",),
+    "intro.angle_pair": ("<>", "< >", "<-", "< -"),  # not ">": every quoted line starts with one
     "intro.connecting_you": ("connect",),
-    "intro.in_touch": ("touch",),
+    "intro.in_touch": ("touch", "in contact"),
+    "intro.looping_in": ("adding", "cc", "copying", "looping in", "bringing in", "including", "ich nehme",
+                        "en copie", "j'ajoute", "añado a", "pongo en copia"),
+    "optin_ask.de": ("interess", "offen", "lust", "kennen", "soll ich", "darf ich", "kann ich", "wäre es"),
+    "optin_ask.es": ("interes", "gustar", "vendr", "parece", "quier", "queréis", "estar"),
+    "optin_yes.other_lang": ("uns", "presenta", "presénta", "ponnos", "présente", "-nous", "gern", "freue",
+                            "plaisir", "volontiers", "je suis", "je serais", "gusto", "encantad", "encantar",
+                            "ponme", "claro"),
+    "intro_request.other_lang": ("mich", "pourr", "presentarme", "podr", "puede", "peux", "pouvez", "je voudrais",
+                                 "aimerais", "quelqu'un", "conectar", "conoces", "que me", "kennst"),
+    "intro.this_is_name": ("this is", "das ist", "voici", "este es", "esta es", "je te présente"),
+    "intro.keyword_free": ("say h", "wave h", "is the"),
+    "optin_no.not_for_me": ("not ", "sit ", "maybe", "prefer not", "don't", "dont", "for now", "bow out", "nein",
+                           "eher", "nicht", "non", "pas ", "décliner", "gracias", "mejor no", "momento", "ahora"),
+    "optin_yes.loop_us_in": ("loop ", "put ", "bring ", "love ", "welcome ", "appreciate ", "would be", "happy for",
+                            "i'd ", "id ", "i would"),
+    "channel_switch.instead": ("instead", "rather", "statt", "lieber", "plutôt", "au lieu", "en vez", "en lugar"),
+    "scheduling.availability": ("free", "around", "available", "in town", "flexible", "any time", "anytime",
+                               "how about", "what about", "hop on", "jump on", "next week", "this week", "tomorrow",
+                               "clear"),
+    "scheduling.availability_other_lang": ("frei", "zeit", "verfügbar", "flexibel", "ginge", "geht", "klappt",
+                                          "könnte ich", "kann ich", "wie wäre", "wann ", "dispo", "libre", "ça ",
+                                          "c'est bon", "je peux", "on se ", "on s'", "quand ", "quel", "arrangerait",
+                                          "bien", "estoy", "estar", "qué tal", "cuándo", "nos ", "hablamos",
+                                          "quedamos"),
     "intro.should_know": ("two", "both"),
     "intro.de": ("stelle", "bekannt", "kontakt", "verbindung", "vernetz"),
     "intro.fr": ("présent", "contact", "relation"),
@@ -492,32 +700,30 @@ GATES: dict[str, tuple[str, ...]] = {
     "optin_ask.mind_if": ("if i",),
     "optin_ask.may_i": ("i introduce", "i connect", "me to introduce", "me to connect", "an intro", "a intro"),
     "optin_ask.conditional_offer": ("connect you", "introduce you", "put you"),
-    "optin_ask.de": ("interesse", "offen"),
-    "optin_ask.fr": ("seriez", "serais"),
-    "optin_ask.es": ("interesaría", "gustaría", "estar"),
+    "optin_ask.fr": ("vous", "tu ", "ça t'", "cela t'"),
+    "optin_ask.talk_to": ("would it be", "would that be", "you like to", "you want to", "interested in", "keen ",
+                          "open to"),
     "optin_no.pass": ("pass",),
     "optin_no.bad_time": ("time", "bandwidth", "too", "plate"),
-    "optin_no.not_interested": ("interested", "looking", "taking", "rather not", "no thank", "no, thank",
-                                "decline", "hold off", "not now", "not right now"),
+    "optin_no.not_interested": ("interested", "looking", "taking", "rather not", "no thank", "no, thank", "decline",
+                               "hold off", "not now", "not right now"),
     "optin_no.say_no": ("say no", "saying no"),
     "optin_no.de_fr_es": ("passen", "kein", "donner suite", "pas le bon", "pas disponible", "passe mon tour",
-                          "no tengo", "prefiero no", "ahora mismo no"),
+                         "no tengo", "prefiero no", "ahora mismo no"),
     "optin_no.other_lang": ("leider", "kein", "lieber", "pas ", "no me", "no tengo"),
     "optin_yes.happy_to_meet": ("happy to", "glad to", "delighted to", "love to", "keen to", "open to"),
     "optin_yes.go_ahead": ("go ahead", "connect us", "introduce us", "feel free"),
-    "optin_yes.other_lang": ("uns", "presenta", "presénta", "ponnos", "présente", "-nous"),
     "blanket_request.introduce_myself_to_any": ("introduce",),
     "blanket_request.if_so_whom": ("if so", "wenn ja", "si es así", "si oui", "peu importe", "da igual", "egal wer"),
-    "intro_request.could_you_introduce_me": _ME_US,
     "intro_request.put_me_in_touch": ("touch",),
-    "intro_request.willing_to_introduce": _ME_US,
     "intro_request.forward_note": ("forward", "pass", "send"),
     "intro_request.looking_for_intro": ("intro to", "introduction to", "referral to"),
     "intro_request.know_anyone": ("you happen", "you have", "you know"),
+    "intro_request.could_you_introduce_me": (*_ME_US, "loop me", "loop us"),
+    "intro_request.willing_to_introduce": _ME_US,
     "intro_request.intro_possible": ("intro", "referral"),
-    "intro_request.other_lang": ("mich", "pourriez", "presentarme", "podr", "puede"),
-    "channel_switch.move_to": ("linkedin", "here", "this platform", "this app", "mail", "phone", "text",
-                               "whatsapp", "signal", "a call"),
+    "channel_switch.move_to": ("linkedin", "here", "this platform", "this app", "mail", "phone", "text", "whatsapp",
+                              "signal", "a call"),
     "channel_switch.struggles": ("linkedin", "messag", "inmail", "this platform", "this app", "this system"),
     "channel_switch.rarely_check": ("linkedin", "messages here", "inmail", "this inbox", "the messaging"),
     "channel_switch.reach_me": ("reach", "contact me", "hold of me", "me an"),
@@ -528,7 +734,7 @@ GATES: dict[str, tuple[str, ...]] = {
                                   "con el correo", "plus simple", "joignable", "pas très"),
     "scheduling.are_you_free": ("you be", "are you"),
     "scheduling.day_works": ("day at", "day morning", "day afternoon", "day evening", "day works", "day would",
-                               "day is", "for me", "great for", "well for", "how about", "how does"),
+                            "day is", "for me", "great for", "well for", "how about", "how does"),
     "scheduling.see_you": ("see you", "forward to"),
     "scheduling.coffee_call": ("time", "coffee", "lunch", "breakfast", "drink", "call", "chat", "meeting",
                                "slot", "zoom", "let"),
@@ -540,7 +746,7 @@ GATES: dict[str, tuple[str, ...]] = {
     "scheduling.de": ("tag", "mittwoch", "passt", "passen", "zeit für", "telefonieren", "essen", "uhr"),
     "scheduling.fr": ("di", "convien", "un appel", "un déjeuner", "un rendez-vous"),
     "scheduling.es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo", "una llamada",
-                      "reuni", "quedar", "va bien", "a las", "hablar por"),
+                     "reuni", "quedar", "va bien", "a las", "hablar por"),
     "scheduling.other_lang": ("termin", "kaffee", "treffen", "café", "cafe", "disponible"),
     "thanks.for_intro": ("thank", "grateful", "apprecia"),
     "thanks.wonderful_intro": tuple(f"{a} {n}" for a in ("wonderful", "great", "kind", "lovely", "thoughtful",
@@ -624,9 +830,9 @@ class Rule:
         else:
             self.rx = re.compile(pattern, _I)
 
-    def is_open(self, gate_text: str) -> bool:
+    def is_open(self, t: _Text) -> bool:
         """True when the rule must run: it has no gate, or one of its literals occurs."""
-        return not self.gates or any(map(gate_text.__contains__, self.gates))  # map() keeps the loop in C
+        return not self.gates or any(map(t.gate.__contains__, self.gates))  # map() keeps the loop in C
 
     def finditer(self, t: _Text) -> Iterator[re.Match[str]]:
         text = t.lower if self.on_lower else t.raw
@@ -651,8 +857,11 @@ def _compile(rules: Iterable[tuple[str, str]]) -> tuple[Rule, ...]:
 
 
 _INTRO = _compile(INTRO_RULES)
+# In a quote the organisations of the parties are unknown, so the keyword-free intro rules do not count there.
+_INTRO_QUOTED = tuple(r for r in _INTRO if r.name not in CROSS_ORG_INTRO)
 _INTRO_PARTY = _compile(INTRO_PARTY_RULES)
 _OPTIN_ASK = _compile(OPTIN_ASK_RULES)
+_OPTIN_ASK_STRONG = tuple(r for r in _OPTIN_ASK if r.name not in WEAK_ASKS)
 _OPTIN_NO = _compile(OPTIN_NO_RULES)
 _OPTIN_YES = _compile(OPTIN_YES_RULES)
 _BLANKET = _compile(BLANKET_RULES)
@@ -794,7 +1003,7 @@ class _Text:
 
 def _first(rules: tuple[Rule, ...], t: _Text) -> tuple[str, re.Match[str]] | None:
     for rule in rules:
-        if rule.is_open(t.gate):
+        if rule.is_open(t):
             m = rule.search(t)
             if m:
                 return rule.name, m
@@ -804,7 +1013,7 @@ def _first(rules: tuple[Rule, ...], t: _Text) -> tuple[str, re.Match[str]] | Non
 def _all(rules: tuple[Rule, ...], t: _Text) -> list[tuple[str, re.Match[str]]]:
     out = []
     for rule in rules:
-        if rule.is_open(t.gate):
+        if rule.is_open(t):
             m = rule.search(t)
             if m:
                 out.append((rule.name, m))
@@ -870,11 +1079,35 @@ def _spans_orgs(msg: Message) -> bool:
     return len({_org(a.email) for a in people}) >= 2
 
 
-def _line(text: str, pos: int) -> str:
-    """The line of ``text`` around ``pos``."""
-    lo = text.rfind("\n", 0, pos) + 1
-    hi = text.find("\n", pos)
-    return text[lo:] if hi < 0 else text[lo:hi]
+def _offers_someone(t: _Text, m: re.Match[str]) -> bool:
+    """True when a weak ask's match ends in a person: "my friend", "someone who", or a capitalised name."""
+    last = _LAST_WORD.search(m.group())
+    if last is None:
+        return False
+    if last.group().lower() in _SOMEONE_WORDS or m.group().startswith(("my ", "a ")):
+        return True
+    pos = m.start() + last.start()
+    return len(t.raw) == len(t.lower) and t.raw[pos:pos + 1].isupper()
+
+
+def _outside_parties(msg: Message, recipients: tuple[Address, ...]) -> bool:
+    """True when two or more recipients belong to organisations other than the sender's (the parties)."""
+    own = _org(msg.sender.email) if msg.sender else ""
+    return len({_org(a.email) for a in recipients} - {own}) >= 2
+
+
+_WORD_BEFORE = re.compile(r"[^\W\d_][\w'’-]*\W*$")
+_WORD_AFTER = re.compile(r"\W*([^\W\d_][\w'’-]*)")
+
+
+def _pair_names_someone(m: re.Match[str], names: frozenset[str]) -> bool:
+    """True when a word right beside the "<>" of ``m`` is a word of a participant's display name."""
+    text = m.string
+    before = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start() + 1)
+    after = _WORD_AFTER.match(text, m.end() - 1)
+    words = ((before.group(0) if before else "").strip(" \t,.:;'’-").lower(),
+             (after.group(1) if after else "").lower())
+    return any(w in names for w in words if w)
 
 
 def _asks_for_self(sentence: str) -> bool:
@@ -905,8 +1138,8 @@ def _quoted_context(qt: _Text) -> tuple[str, str, re.Match[str]] | None:
 def _quoted_hits(block: _Text) -> list[tuple[int, str, str, re.Match[str]]]:
     """Every intro-like hit in one quoted message as (rank, kind, rule, match); lower rank wins."""
     hits: list[tuple[int, str, str, re.Match[str]]] = []
-    for rule in _INTRO:
-        if rule.is_open(block.gate):
+    for rule in _INTRO_QUOTED:
+        if rule.is_open(block):
             for m in rule.finditer(block):
                 if CONDITIONAL.search(_sentence(m.string, m.start(), m.end())):
                     hits.append((1, "optin_ask", rule.name, m))
@@ -914,8 +1147,10 @@ def _quoted_hits(block: _Text) -> list[tuple[int, str, str, re.Match[str]]]:
                     hits.append((3 if rule.name == "intro.should_know" else 0, "intro", rule.name, m))
                     break
     for rules, rank, kind in ((_OPTIN_ASK, 1, "optin_ask"), (_REQUEST, 2, "request"), (_BLANKET, 2, "request")):
+        if any(h[0] < rank for h in hits):
+            break  # a better-ranked hit already wins; the rest could not change the answer
         for rule in rules:
-            if rule.is_open(block.gate):
+            if rule.is_open(block):
                 found = rule.search(block)
                 if found:
                     hits.append((rank, kind, rule.name, found))
@@ -963,8 +1198,10 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
     names = _participant_names(msg)
     intro_hit = False
     ask_hit = False
+    spans = _spans_orgs(msg)
+    outside = _outside_parties(msg, recipients)
     for rule in _INTRO:
-        if not rule.is_open(t.gate):
+        if not rule.is_open(t):
             continue
         name = rule.name
         for m in rule.finditer(t):
@@ -972,13 +1209,17 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
             if _first(_THANKS, _Text.of(sentence)):
                 continue  # "Merci pour la mise en relation" thanks for an intro; it does not make one
             if CONDITIONAL.search(sentence):
-                if _asks_for_self(sentence):
-                    continue  # "Could you introduce me to ...?" is a request, voted below
+                if _asks_for_self(sentence) or PITCH.search(sentence):
+                    continue  # a request (voted below) or a vendor's "connect you with our team if ..."
+                if name in CROSS_ORG_INTRO and not spans:
+                    continue
                 if not ask_hit:
                     vote(name.replace("intro.", "optin_ask.conditional_"), Label.OPTIN_ASK, m)
                 ask_hit = True
-            elif name == "intro.angle_pair" and not _names_someone(_line(m.string, m.start()), names):
-                continue  # "Salesforce <> HubSpot sync" pairs systems, not people on the message
+            elif name in CROSS_ORG_INTRO and not (outside or relayed):
+                continue  # "Team, this is Priya" or "say hi to Bo" among colleagues is not an intro
+            elif name == "intro.angle_pair" and not (spans and _pair_names_someone(m, names)):
+                continue  # "Salesforce <> HubSpot sync", "Marketing <> Sales" pair systems or teams
             elif not parties:
                 vote(name + ".one_recipient", None, m)
                 break
@@ -991,29 +1232,38 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
         if greeting:
             note("intro.greets_each_party", Label.INTRO, greeting)
             intro_hit = True
+        firsts = {_first_name(a) for a in recipients}
         if not intro_hit and len({_org(a.email) for a in recipients}) >= 2:
             for rule in _INTRO_PARTY:
-                if rule.is_open(t.gate):
+                if rule.is_open(t):
+                    if rule.name in CROSS_ORG_INTRO and not outside:
+                        continue
                     for m in rule.finditer(t):
+                        if rule.name == "intro.looping_in" and m.group(1).lower() not in firsts:
+                            continue  # the person brought in must be on the message
                         if not CONDITIONAL.search(_sentence(m.string, m.start(), m.end())):
                             vote(rule.name, Label.INTRO, m)
                             intro_hit = True
                             break
     if not reply and subject and parties:
         pair = SUBJECT_INTRO.search(subject)
-        if pair and SUBJECT_NEGATIVE.search(subject) is None and _names_someone(subject, names):
+        if pair and SUBJECT_NEGATIVE.search(subject) is None and _names_someone(subject, names) and spans:
             note("intro.subject_pair", Label.INTRO, subject)
             intro_hit = True
 
-    for name, m in _all(_OPTIN_ASK, t):
+    for name, m in _all(_OPTIN_ASK if spans or relayed else _OPTIN_ASK_STRONG, t):
+        if name in WEAK_ASKS and not _offers_someone(t, m):
+            continue  # "would you like to talk to Bo?" between colleagues is work; "... to meet tomorrow" is no ask
+        if PITCH.search(_sentence(m.string, m.start(), m.end())):
+            continue  # "happy to connect you with our solutions team if you're interested" is a vendor's pitch
         vote(name, Label.OPTIN_ASK, m)
         ask_hit = True
 
     # Requests.
     blanket = _first(_BLANKET, t)
     if blanket is None and any(map(t.gate.__contains__, _NETWORK_GATES)):
-        generic = _NETWORK_GENERIC.search(t)
-        if generic and _SELF_PROMO.search(t):
+        generic = _NETWORK_GENERIC.search(t) if _SELF_PROMO.search(t) else None
+        if generic:
             blanket = ("blanket_request.network_for_services", generic)
     if blanket:
         vote(blanket[0], Label.BLANKET_REQUEST, blanket[1])
@@ -1054,7 +1304,9 @@ def classify(msg: Message, user_addresses: frozenset[str]) -> Classification:
 
     if context:
         # Opt-in answers only answer an ask: not when the quote below is the intro itself.
-        if quoted_kind != "intro" and not intro_hit and reply:
+        # A quote that holds no ask (say, a scheduling message) means this reply answers that, not an ask.
+        answers_ask = quoted_kind in ("optin_ask", "request") or (not qt.raw and quoted_kind == "")
+        if answers_ask and not intro_hit and reply:
             for name, m in _all(_OPTIN_NO, t):
                 vote(name, Label.OPTIN_NO, m)
             if not any(e.label is Label.OPTIN_NO for e in ev):

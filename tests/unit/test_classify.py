@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -362,29 +361,11 @@ def _synthetic_mailbox(n: int) -> list[Message]:
     return out
 
 
-def test_prefilter_pass_rate_and_speed_on_an_everyday_mix() -> None:
-    """On an everyday mix the prefilter passes well under 10% of messages, at over 100k messages/s."""
+def test_prefilter_pass_rate_on_an_everyday_mix() -> None:
+    """On an everyday mix the prefilter passes well under 10% of messages (its speed: bench/classify.py)."""
     box = _synthetic_mailbox(20_000)
-    t0 = time.perf_counter()
     passed = sum(prefilter(m, ME) for m in box)
-    elapsed = time.perf_counter() - t0
     assert passed / len(box) < 0.05
-    assert len(box) / elapsed > 100_000
-
-
-def test_classify_throughput() -> None:
-    """Classification runs well above 5,000 messages per second on intro-sized texts."""
-    samples = [
-        msg(KATHY_INTRO, to=(USER, MARY)),
-        msg("Thanks Kathy!", sender=MARY, quoted=KATHY_INTRO, reply=True),
-        msg("Please review the attached budget before Friday's meeting. " * 20, sender=BOSS),
-        msg(OPTIN_ASK),
-    ] * 500
-    t0 = time.perf_counter()
-    for m in samples:
-        classify(m, ME)
-    rate = len(samples) / (time.perf_counter() - t0)
-    assert rate > 5_000, rate
 
 
 # -- the speed tricks never change a result ---------------------------------------------------------------------------
@@ -417,7 +398,7 @@ def test_gates_and_boundary_stripping_do_not_change_matches(words: list[str]) ->
     for table in tables:
         for (name, pattern), fast in zip(table, c._compile(table), strict=True):
             slow = re.compile(pattern, re.IGNORECASE | re.MULTILINE).search(text)
-            got = fast.search(t) if fast.is_open(t.gate) else None
+            got = fast.search(t) if fast.is_open(t) else None
             assert (got is None) == (slow is None), name
             if got and slow:
                 assert got.span() == slow.span(), name
@@ -621,3 +602,166 @@ def test_prefilter_passes_new_one_to_one_threads_from_outside() -> None:
     assert not prefilter(header("Quick question", BOSS, (USER,)), ME)
     assert not prefilter(header("Re: Quick question", KATHY, (USER,), reply=True), ME)
     assert not prefilter(header("Quick question", KATHY, (USER,), cc=(BOSS,)), ME)
+
+
+# -- generalisation: phrase families without the usual keywords ------------------------------------------------
+
+PRIYA = Address("Priya Shah", "priya@shah-logistics.com")
+SAM = Address("Sam Okafor", "sam@acme-fulfilment.com")
+RAJ = Address("Raj Malhotra", "raj@malhotra-capital.com")
+WEAK_ASK_QUOTE = "On Mon, Kathy wrote:\n> Would it be useful to talk to Marco Ruiz? He buys for a grocery chain."
+
+
+@pytest.mark.parametrize("text", [
+    "Would it be useful to talk to Marco Ruiz? He bought baked goods for a grocery chain for years.",
+    "Would you like to meet Priya Nair? She produces animated explainers.",
+    "Are you interested in meeting Omar Haddad, or is this a busy month?",
+    "Shall I put you two in touch? Tom runs a test lab.",
+    "Hättest du Lust, Jonas Weber kennenzulernen? Er baut eine Rösterei auf.",
+    "Soll ich dich mit Jonas vernetzen?",
+    "Ça t'intéresserait d'échanger avec Claire Dubois ?",
+    "Veux-tu que je te présente Claire ? Elle exporte au Japon.",
+    "¿Te interesaría hablar con Lucía Moreno? Dirige un estudio de packaging.",
+    "¿Quieres que te presente a Lucía?",
+])
+def test_optin_asks_without_introduce(text: str) -> None:
+    """Asks that offer a named person without the word "introduce", in four languages, are optin_ask."""
+    assert label(msg(text)) is Label.OPTIN_ASK
+
+
+def test_weak_ask_between_colleagues_is_work() -> None:
+    """"Would you like to talk to Marcus in IT?" between colleagues of one company is not an opt-in ask."""
+    assert label(msg("Would you like to talk to Marcus in IT about the laptop?", sender=BOSS)) is Label.NOT_INTRO
+
+
+@pytest.mark.parametrize("text", [
+    "Hätten Sie Interesse an einem kurzen Austausch, wie unsere Software Ihnen hilft?",
+    "Happy to connect you with our solutions team if you're interested.",
+    "Would you be interested in a quick demo of our platform?",
+    "Si te interesa, te pongo en contacto con nuestro equipo comercial.",
+    "Seriez-vous intéressé par une démonstration de notre solution ?",
+])
+def test_vendor_pitches_are_not_optin_asks(text: str) -> None:
+    """A vendor offering its own team, product or demo pitches; it does not ask first about a person."""
+    assert label(msg(text, sender=Address("Tara Singh", "tara@stackbase.com"))) is Label.NOT_INTRO
+
+
+@pytest.mark.parametrize("text", [
+    "Absolutely, loop us in!",
+    "Avec plaisir, merci !",
+    "Claro que sí, encantada.",
+    "Gern, stell uns vor!",
+    "That would be great, thanks.",
+    "I'd love to meet him.",
+])
+def test_short_optin_yes_in_four_languages(text: str) -> None:
+    """Short yeses below a quoted ask that never said "introduce" are optin_yes."""
+    assert label(msg(text, sender=USER, to=(KATHY,), quoted=WEAK_ASK_QUOTE, reply=True)) is Label.OPTIN_YES
+
+
+def test_optin_yes_below_an_outlook_style_quote() -> None:
+    """An Outlook-style quote (From/Sent/To/Subject, no ">" markers) still gives the ask as context."""
+    quoted = ("From: Kathy Park <kathy@parkcoaching.com>\nSent: Monday, March 2, 2026 10:00 AM\nTo: Steven\n"
+              "Subject: Marco\n\nWould you like to meet Marco Ruiz? He buys for a grocery chain.")
+    assert label(msg("Sure thing, happy to.", sender=USER, to=(KATHY,), quoted=quoted, reply=True)) \
+        is Label.OPTIN_YES
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks, but it's not for me right now.",
+    "Nein danke, eher nicht.",
+    "Non merci, pas pour le moment.",
+    "No, gracias, de momento no.",
+])
+def test_optin_no_more_families(text: str) -> None:
+    """"Not for me", "eher nicht", "pas pour le moment" and "de momento no" decline an ask."""
+    assert label(msg(text, sender=USER, to=(KATHY,), quoted=WEAK_ASK_QUOTE, reply=True)) is Label.OPTIN_NO
+
+
+def test_yes_to_a_scheduling_message_is_not_an_optin_answer() -> None:
+    """"Perfecto, el jueves" below a quoted scheduling message answers that message, not an ask."""
+    quoted = "El lun, Rubén escribió:\n> Irene, ¿te viene bien el jueves por la tarde?"
+    c = classify(msg("Perfecto, el jueves a las 17:00.", sender=MARY, to=(USER,), cc=(KATHY,), quoted=quoted,
+                     reply=True, subject="Rubén y Irene"), ME)
+    assert Label.OPTIN_YES not in c.labels
+
+
+@pytest.mark.parametrize("text", [
+    "Adding Sam, who runs ops at Acme Fulfilment.\nSam, Priya is the founder I mentioned.",
+    "Sam, this is Priya - she ships furniture across the EU.",
+    "Sam, say hi to Priya! She ships furniture across the EU.",
+])
+def test_keyword_free_intros_across_organisations(text: str) -> None:
+    """Intros without "introduce"/"meet" (adding X, who...; this is X; say hi to X) count across organisations."""
+    assert label(msg(text, sender=RAJ, to=(PRIYA,), cc=(SAM,))) is Label.INTRO
+
+
+@pytest.mark.parametrize("text", [
+    "Adding Bo from finance, who can answer the budget question.",
+    "Team, this is Mia, our new designer. Say hi to Mia on Monday!",
+])
+def test_keyword_free_intro_phrases_inside_one_company_are_not_intros(text: str) -> None:
+    """Looping in a colleague or welcoming a new hire inside one company is work mail."""
+    assert label(msg(text, sender=BOSS, to=(USER, COLLEAGUE))) is Label.NOT_INTRO
+
+
+def test_say_hi_for_me_is_a_greeting() -> None:
+    """"Say hi to Mum for me" passes on greetings; it introduces nobody."""
+    friends = (Address("Ian Lowe", "ian.lowe@gmail.com"), Address("Amy Lowe", "amy.lowe@gmail.com"))
+    assert label(msg("Say hi to Mum for me!", sender=Address("Tess", "tess@gmail.com"), to=friends)) \
+        is Label.NOT_INTRO
+
+
+@pytest.mark.parametrize("text", [
+    "I'd like to introduce a change to the release process.",
+    "Je vous présente aujourd'hui le bilan du trimestre.",
+    "J'ai le plaisir de vous présenter ci-joint le rapport annuel.",
+    "Les presento a continuación el informe anual.",
+    "Morgen stelle ich euch die neue Roadmap vor.",
+    "Notes from the Marketing <> Sales sync are in the doc.",
+])
+def test_presenting_things_and_team_pairs_are_not_intros(text: str) -> None:
+    """Introducing a change, presenting a report or roadmap, or pairing two teams with "<>" is not an intro."""
+    assert label(msg(text, sender=BOSS, to=(USER, COLLEAGUE))) is Label.NOT_INTRO
+
+
+@pytest.mark.parametrize("text", [
+    "I'm around Thursday afternoon if that suits.",
+    "I'm free any morning next week.",
+    "Je suis dispo mardi en fin de journée.",
+    "¿Te viene bien el jueves?",
+    "Ich wäre nächste Woche Dienstag oder Mittwoch frei.",
+])
+def test_scheduling_without_the_usual_keywords(text: str) -> None:
+    """Availability statements in four languages are scheduling inside an intro thread."""
+    assert label(msg(text, sender=MARY, to=(USER, KATHY), quoted=INTRO_QUOTE, reply=True)) is Label.SCHEDULING
+
+
+@pytest.mark.parametrize("text", [
+    "Could we just talk by phone instead? I'm on site all week.",
+    "Rather than emailing back and forth, can I call you?",
+    "Können wir lieber telefonieren statt per Mail?",
+    "On pourrait plutôt s'appeler ?",
+])
+def test_channel_switch_instead_of_email(text: str) -> None:
+    """Asking to talk by phone instead of email is channel_switch, not scheduling."""
+    assert label(msg(text, sender=MARY, to=(USER, KATHY), quoted=INTRO_QUOTE, reply=True)) is Label.CHANNEL_SWITCH
+
+
+@pytest.mark.parametrize("text", [
+    "Pourrais-tu me mettre en relation avec ton contact à la mairie ?",
+    "Peux-tu me présenter à la directrice des achats ?",
+    "¿Podrías ponerme en contacto con la responsable de compras?",
+    "¿Conoces a alguien en Supermercados Brisa?",
+    "Kennst du jemanden bei der Stadtverwaltung?",
+    "Any chance you could introduce me to your CFO?",
+])
+def test_intro_requests_more_languages(text: str) -> None:
+    """Requests to be put in touch, in French, Spanish, German and English, are intro_request."""
+    assert label(msg(text, sender=MARY)) is Label.INTRO_REQUEST
+
+
+def test_blanket_request_anyone_in_your_network() -> None:
+    """"Anyone in your network who might need a bookkeeper ... my services" asks for the network at large."""
+    text = "Is there anyone in your network who might need a bookkeeper? My services start at a flat monthly fee."
+    assert label(msg(text, sender=MARY)) is Label.BLANKET_REQUEST
