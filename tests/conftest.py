@@ -14,9 +14,8 @@ from tests.servers.smtp import SmtpServer
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[DovecotServer]:
-    """A running Dovecot on loopback; a missing Dovecot fails under CI and skips elsewhere."""
+def running_dovecot() -> Iterator[DovecotServer]:
+    """Start a throw-away Dovecot, yield it, stop it; a missing Dovecot fails under CI and skips elsewhere."""
     if not dovecot_available():
         message = "Dovecot is not installed (apt-get install dovecot-core dovecot-imapd, or run `make test`)"
         if IN_CI:
@@ -28,6 +27,12 @@ def dovecot() -> Iterator[DovecotServer]:
         yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """A running Dovecot on loopback for the whole session."""
+    yield from running_dovecot()
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import imapclient
 import pytest
-from tests.servers.dovecot import DovecotServer, MailUser, dovecot_available, imap_client
+from tests.conftest import running_dovecot
+from tests.servers.dovecot import DovecotServer, MailUser, imap_client
 from tests.servers.proxy import TcpProxy
 from tests.servers.smtp import SmtpServer
 
@@ -268,14 +269,7 @@ def hard_stop(server: DovecotServer) -> None:
 @pytest.fixture
 def private_dovecot() -> Iterator[DovecotServer]:
     """A Dovecot of this test's own, so stopping it leaves the session server alone."""
-    if not dovecot_available():
-        pytest.skip("Dovecot is not installed")
-    server = DovecotServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from running_dovecot()
 
 
 def test_dovecot_restart_reconnects_and_processes_mail_that_arrived_meanwhile(
