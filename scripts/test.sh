@@ -13,6 +13,7 @@ need_apt=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need_apt+=(dovecot-core dovecot-imapd)
 command -v neomutt >/dev/null 2>&1 || need_apt+=(neomutt)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # renders the HTML digest in a test
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]} (apt-get)"

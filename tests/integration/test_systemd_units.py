@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -31,10 +32,13 @@ def test_the_system_unit_is_hardened() -> None:
         assert directive in text, directive
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
 def test_systemd_analyze_verify_accepts_the_unit(unit: Path, tmp_path: Path) -> None:
     """`systemd-analyze verify` reports nothing (ExecStart pointed at an installed introd for the check)."""
+    if shutil.which("systemd-analyze") is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("systemd-analyze is not installed (`make test` installs the systemd package)")
+        pytest.skip("systemd-analyze is not installed")
     introd = shutil.which("introd") or str(Path(sys.executable).parent / "introd")
     if not Path(introd).exists():
         pytest.skip("no installed introd executable to point ExecStart at")
