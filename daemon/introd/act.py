@@ -250,6 +250,7 @@ def _append(store: MailStore, state: StateStore, account: str, entry: LedgerEntr
         found = store.find_message_id(entry.folder, entry.message_id)
         uid = max(found) if found else None
     state.ledger_put(account, dataclasses.replace(entry, status=DONE, uid=uid, raw=None))
+    log.debug("%s: appended %s %s to %s (UID %s)", account, entry.kind, entry.key, entry.folder, uid)
 
 
 def _remove_own(store: MailStore, state: StateStore, account: str, entry: LedgerEntry,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import stat
 import sys
 import zoneinfo
 from collections.abc import Mapping
@@ -194,7 +196,25 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(str(path), "", "file is not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"TOML syntax error: {exc}") from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    warn_if_exposed(config)
+    return config
+
+
+def warn_if_exposed(config: Config) -> None:
+    """Warn when a config file that names a secret command can be read or changed by other users."""
+    commands = [a.password_command or a.oauth_token_command for a in config.accounts]
+    commands.append(config.smtp.password_command)
+    if not any(commands):
+        return
+    try:
+        mode = stat.S_IMODE(config.path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        logging.getLogger(__name__).warning(
+            "%s is readable by other users (mode %04o) and holds a password or token command: "
+            "run `chmod 600 %s`", config.path, mode, config.path)
 
 
 class _Table:

@@ -16,8 +16,9 @@ import pytest
 
 from introd.config import AccountConfig
 from introd.mailstore.base import MailStore
-from introd.mailstore.imap import ImapStore
+from introd.mailstore.imap import WHOLE_FETCH_MAX, ImapStore
 from introd.mailstore.maildir import SIDECAR, MaildirStore
+from introd.message import Skipped, parse_message
 
 WHEN = datetime(2026, 3, 2, 10, 30, 5, tzinfo=timezone.utc)
 
@@ -114,6 +115,27 @@ class TestStoreContract:
         uid = store.append("INBOX", raw(3), (), WHEN)
         assert uid is not None
         assert list(store.fetch_messages("INBOX", [uid, uid + 100])) == [(uid, raw(3))]
+
+    def test_large_message_still_yields_its_text(self, backend: Backend, store: MailStore) -> None:
+        """A message with a 3 MB attachment parses to its text; IMAP fetches its text parts only (BODYSTRUCTURE)."""
+        attachment = b"QUJD" * 19 + b"\r\n"
+        big = (b"From: Dana <dana@example.org>\r\nTo: user@example.test\r\nSubject: Big\r\n"
+               b"Date: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <big@example.org>\r\nMIME-Version: 1.0\r\n"
+               b'Content-Type: multipart/mixed; boundary="xx"\r\n\r\n--xx\r\nContent-Type: multipart/alternative;'
+               b' boundary="yy"\r\n\r\n--yy\r\nContent-Type: text/plain; charset=utf-8\r\n'
+               b"Content-Transfer-Encoding: quoted-printable\r\n\r\nMeet Marcus, caf=C3=A9 owner.\r\n--yy--\r\n"
+               b"--xx\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+               + attachment * 40_000 + b"--xx--\r\n")
+        uid = store.append("INBOX", big, (), WHEN)
+        assert uid is not None
+        [(got_uid, fetched)] = list(store.fetch_messages("INBOX", [uid]))
+        assert got_uid == uid
+        parsed = parse_message(fetched, folder="INBOX", uid=uid)
+        assert not isinstance(parsed, Skipped)
+        assert "Meet Marcus, café owner." in parsed.new_text
+        assert parsed.message_id == "big@example.org" and parsed.subject == "Big"
+        if backend.name == "imap":
+            assert len(fetched) < WHOLE_FETCH_MAX < len(big)
 
     def test_flags_round_trip(self, store: MailStore) -> None:
         """Flags given to APPEND (\\Draft \\Seen) come back from fetch_headers and fetch_flags."""

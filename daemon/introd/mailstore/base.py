@@ -86,7 +86,8 @@ class MailStore(Protocol):
         ...
 
     def fetch_messages(self, folder: str, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
-        """Full RFC 5322 bytes of the given messages (candidates only)."""
+        """RFC 5322 bytes of the given messages (candidates only); a store may cut a very large message down
+        to its header and text parts (IMAP: BODYSTRUCTURE), so attachments never cost memory."""
         ...
 
     def fetch_flags(self, folder: str, uids: Iterable[int]) -> dict[int, tuple[str, ...]]:

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 # UIDs per UID FETCH: bounded memory (~30 MB) and a short command (Dovecot's limit is 64 KB).
 HEADER_BATCH = 1000
+# Messages above this size are fetched as their text parts only: bounded memory whatever is attached.
+WHOLE_FETCH_MAX = 1024 * 1024
+TEXT_PART_MAX = 256 * 1024  # bytes of each text part (the parser keeps far less of the text anyway)
+TEXT_PARTS_MAX = 8
+_MAX_DEPTH = 40
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 _HEADER_ITEMS = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(h.upper() for h in INDEX_HEADERS))
 
@@ -324,19 +329,64 @@ class ImapStore:
                     yield record
 
     def fetch_messages(self, folder: str, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
-        """Full bytes of the given messages via BODY.PEEK[] (never sets \\Seen), in UID order."""
+        """Bytes of the given messages via BODY.PEEK[] (never sets \\Seen), in UID order; a message larger
+        than WHOLE_FETCH_MAX comes back as its header and text parts only (BODYSTRUCTURE, RFC 3501 7.4.2),
+        so a 50 MB attachment is never downloaded."""
         if not uids:
             return
+        wanted = sorted(set(uids))
         self._select(folder, readonly=True)
-        with self._errors(f"UID FETCH BODY {folder}"):
+        with self._errors(f"UID FETCH RFC822.SIZE {folder}"):
             self.stats.commands += 1
-            response = self._client.fetch(sorted(set(uids)), ["BODY.PEEK[]"])
-        for uid in sorted(response):
-            body = response[uid].get(b"BODY[]")
-            if body is None:
+            sizes = {int(u): int(d.get(b"RFC822.SIZE", 0)) for u, d in self._client.fetch(wanted, ["RFC822.SIZE"])
+                     .items()}
+        small = [u for u in wanted if u in sizes and sizes[u] <= WHOLE_FETCH_MAX]
+        response: dict[int, Any] = {}
+        if small:
+            with self._errors(f"UID FETCH BODY {folder}"):
+                self.stats.commands += 1
+                response = self._client.fetch(small, ["BODY.PEEK[]"])
+        for uid in wanted:
+            if uid not in sizes:
                 continue
+            if sizes[uid] > WHOLE_FETCH_MAX:
+                raw = self._text_parts(folder, uid)
+            else:
+                body = response.get(uid, {}).get(b"BODY[]")
+                if body is None:
+                    continue
+                raw = bytes(body)
             self.stats.bodies_fetched += 1
-            yield int(uid), bytes(body)
+            yield uid, raw
+
+    def _text_parts(self, folder: str, uid: int) -> bytes:
+        """A large message rebuilt from its header and (the start of) its text/plain and text/html parts."""
+        with self._errors(f"UID FETCH BODYSTRUCTURE {folder}"):
+            self.stats.commands += 1
+            data = self._client.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]).get(uid, {})
+            header = bytes(data.get(b"BODY[HEADER]") or b"")
+            structure = data.get(b"BODYSTRUCTURE")
+            if structure is None:
+                return header
+            if not structure.is_multipart:
+                if not _is_text(structure):
+                    return header
+                self.stats.commands += 1
+                text = self._client.fetch([uid], [f"BODY.PEEK[TEXT]<0.{TEXT_PART_MAX}>"]).get(uid, {})
+                return header + _section(text, b"BODY[TEXT]")
+            sections = list(_text_sections(structure))[:TEXT_PARTS_MAX]
+            items = [item for s in sections for item in (f"BODY.PEEK[{s}.MIME]", f"BODY.PEEK[{s}]<0.{TEXT_PART_MAX}>")]
+            self.stats.commands += 1
+            parts = self._client.fetch([uid], items).get(uid, {}) if items else {}
+        boundary = f"introd-text-parts-{uid}".encode()
+        out = [_without_content_headers(header),
+               b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n']
+        for s in sections:
+            mime = _section(parts, f"BODY[{s}.MIME]".encode())
+            out += [b"--" + boundary + b"\r\n", mime or b"Content-Type: text/plain\r\n\r\n",
+                    _section(parts, f"BODY[{s}]".encode()), b"\r\n"]
+        out.append(b"--" + boundary + b"--\r\n")
+        return b"".join(out)
 
     def fetch_flags(self, folder: str, uids: Iterable[int]) -> dict[int, tuple[str, ...]]:
         """Current flags of the given UIDs; expunged UIDs are absent."""
@@ -439,6 +489,50 @@ def _oauth_login(client: IMAPClient, account: AccountConfig, token: str, where: 
         raise
     except imaplib.IMAP4.error as exc:
         raise imap_exc.LoginError(str(exc)) from None
+
+
+def _is_text(part: Any) -> bool:
+    """A text/plain or text/html leaf of a BODYSTRUCTURE."""
+    kind = part[0].lower() if isinstance(part[0], bytes) else b""
+    sub = part[1].lower() if isinstance(part[1], bytes) else b""
+    return kind == b"text" and sub in (b"plain", b"html")
+
+
+def _text_sections(part: Any, prefix: str = "", depth: int = 0) -> Iterator[str]:
+    """Section numbers (\"1\", \"2.1\", ...) of the text leaves of a multipart BODYSTRUCTURE, in order."""
+    if depth > _MAX_DEPTH:
+        return
+    for n, child in enumerate(part[0], 1):
+        if isinstance(child[0], list):
+            yield from _text_sections(child, f"{prefix}{n}.", depth + 1)
+        elif _is_text(child):
+            yield f"{prefix}{n}"
+
+
+def _section(data: dict[bytes, Any], name: bytes) -> bytes:
+    """One body section of a FETCH answer, whether or not the server echoed a partial ``<origin>``."""
+    for key, value in data.items():
+        if key == name or (key.startswith(name + b"<") and key.endswith(b">")):
+            return bytes(value or b"")
+    return b""
+
+
+def _without_content_headers(header: bytes) -> bytes:
+    """A header block without Content-Type / Content-Transfer-Encoding (folded lines included), unterminated."""
+    kept: list[bytes] = []
+    skipping = False
+    for line in header.replace(b"\r\n", b"\n").split(b"\n"):
+        if not line.strip():
+            continue
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        name = line.split(b":", 1)[0].strip().lower()
+        skipping = name in (b"content-type", b"content-transfer-encoding")
+        if not skipping:
+            kept.append(line)
+    return b"".join(line + b"\r\n" for line in kept)
 
 
 def _text(value: object) -> str:
