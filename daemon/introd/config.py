@@ -321,6 +321,17 @@ def _existing_file(table: _Table, name: str, base: Path) -> str | None:
     return str(path)
 
 
+def _check_secret_sources(table: _Table, password_env: str | None, password_command: str | None,
+                          alternatives: str) -> None:
+    """At most one of password_env/password_command, and never a secret in the file itself."""
+    if password_env and password_command:
+        raise table.error("password_command", "set either password_env or password_command, not both")
+    for forbidden in ("password", "pass", "secret"):
+        if forbidden in table.data:
+            table.used.add(forbidden)
+            raise table.error(forbidden, f"secrets never go in the config file; use password_env, {alternatives}")
+
+
 def _parse_account(table: _Table, base: Path) -> AccountConfig:
     name = table.string("name", required=True)
     backend = table.choice("backend", "imap", ("imap", "maildir"))
@@ -343,13 +354,8 @@ def _parse_account(table: _Table, base: Path) -> AccountConfig:
     if auth != "password" and not oauth_token_command:
         raise table.error("oauth_token_command", f"missing; auth = \"{auth}\" needs a command that prints "
                           "an OAuth2 access token (e.g. \"oama access alice@gmail.com\")")
-    if password_env and password_command:
-        raise table.error("password_command", "set either password_env or password_command, not both")
-    for forbidden in ("password", "pass", "secret"):
-        if forbidden in table.data:
-            table.used.add(forbidden)
-            raise table.error(forbidden, "secrets never go in the config file; use password_env, "
-                              "password_command, a systemd credential or `introd set-password`")
+    _check_secret_sources(table, password_env, password_command,
+                          "password_command, a systemd credential or `introd set-password`")
     acct = AccountConfig(
         name=name,
         addresses=addresses,
@@ -441,13 +447,8 @@ def _parse_smtp(table: _Table, base: Path) -> SmtpConfig:
     security = table.choice("security", "tls", SMTP_SECURITY_MODES)
     password_env = table.optional_string("password_env")
     password_command = table.optional_string("password_command")
-    if password_env and password_command:
-        raise table.error("password_command", "set either password_env or password_command, not both")
-    for forbidden in ("password", "pass", "secret"):
-        if forbidden in table.data:
-            table.used.add(forbidden)
-            raise table.error(forbidden, "secrets never go in the config file; use password_env, "
-                              "password_command, or leave both out to use the account's credentials")
+    _check_secret_sources(table, password_env, password_command,
+                          "password_command, or leave both out to use the account's credentials")
     cfg = SmtpConfig(
         host=host,
         port=table.integer("port", 465 if security == "tls" else 587, 1, 65535),
