@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from introd.drafting import DraftMessage, UserLike, render_draft, template_for
+from introd.drafting import DraftMessage, UserLike, can_draft, render_draft
 from introd.intros import IntroAnalysis
 from introd.message import Message
 from introd.reminders import ReminderMessage, render_reminder, state_hash
@@ -103,16 +103,15 @@ def plan_actions(
         due_keys = {a.key for a in analysis.due}
         # Drafts: one per due action that calls for a message, once in a lifetime.
         for action in analysis.due:
-            if action.key in ledger or template_for(action, analysis.state) is None:
+            if action.key in ledger or not can_draft(action, analysis.state, user):
+                continue
+            if drafted >= max_drafts:  # counted, not rendered: a later pass writes it
+                deferred += 1
                 continue
             original = messages.get(action.reply_to_message_id or "")
             draft = render_draft(action, analysis.state, original, user, templates_dir=templates_dir, now=now)
-            if draft is None:
-                continue
+            assert draft is not None  # can_draft said so
             warnings += [f"{thread}: {w}" for w in draft.warnings]
-            if drafted >= max_drafts:
-                deferred += 1
-                continue
             drafted += 1
             effects.append(AppendDraft(key=action.key, thread_id=thread, draft=draft))
         # Own drafts the intro moved on without: remove (the executor leaves edited ones alone).

@@ -447,6 +447,14 @@ def template_variables(
     return {key: _clean(value) for key, value in variables.items()}
 
 
+def can_draft(action: DueAction, state: IntroState, user: UserLike) -> bool:
+    """True when ``render_draft`` would make a draft: a template, and somebody a human could send it to."""
+    if template_for(action, state) is None:
+        return False
+    own = {a.lower() for a in user.addresses}
+    return any(_header_address(a) is not None for a in action.to if a.email.lower() not in own)
+
+
 def render_draft(
     action: DueAction,
     state: IntroState,
@@ -463,14 +471,12 @@ def render_draft(
     ``nonce`` pins the random part of the Message-ID, for tests.
     """
     name = template_for(action, state)
-    if name is None:
+    if name is None or not can_draft(action, state, user):
         return None
     sender = user_address(user, original)
     own = {a.lower() for a in user.addresses}
     to = tuple(a for a in action.to if a.email.lower() not in own)
     bcc = tuple(a for a in action.bcc if a.email.lower() not in own)
-    if not any(_header_address(a) is not None for a in to):
-        return None  # nobody a human could send it to; the reminder still tells the user
 
     template, loaded = load_template(name, templates_dir)
     warnings = list(loaded)
