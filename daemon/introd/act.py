@@ -137,12 +137,10 @@ def reconcile(store: MailStore, state: StateStore, account: str, folders: ActFol
     A reminder the user flagged (\\Flagged: "I'll handle this one myself") is remembered as a lasting
     "handled" control for its intro: no more reply drafts for it, whatever happens to that reminder.
     """
-    ledger = state.ledger(account)
-    for entry in ledger:
-        if entry.status == PLANNED and entry.folder and entry.message_id:
-            _finish_append(store, state, account, entry, now)
     by_folder: dict[str, list[LedgerEntry]] = {}
     for entry in state.ledger(account):
+        if entry.status == PLANNED and entry.folder and entry.message_id:
+            entry = _finish_append(store, state, account, entry, now)
         if entry.status == DONE and entry.folder and entry.uid is not None:
             by_folder.setdefault(entry.folder, []).append(entry)
     moved = {str(r["message_id"]) for r in state.controls(account)}
@@ -175,19 +173,26 @@ def _gone_status(state: StateStore, account: str, entry: LedgerEntry, folders: A
     return DISMISSED
 
 
-def _finish_append(store: MailStore, state: StateStore, account: str, entry: LedgerEntry, now: datetime) -> None:
-    """A ledger entry recorded before an APPEND that may not have happened: confirm it, or append now."""
+def _finish_append(store: MailStore, state: StateStore, account: str, entry: LedgerEntry,
+                   now: datetime) -> LedgerEntry:
+    """A ledger entry recorded before an APPEND that may not have happened: confirm it, or append now.
+
+    Returns the entry as the ledger now holds it.
+    """
     assert entry.folder and entry.message_id
     found = store.find_message_id(entry.folder, entry.message_id)
     if found:
-        state.ledger_put(account, dataclasses.replace(entry, status=DONE, uid=max(found), raw=None))
+        done = dataclasses.replace(entry, status=DONE, uid=max(found), raw=None)
+        state.ledger_put(account, done)
         log.info("%s: confirmed %s %s after an interrupted pass", account, entry.kind, entry.key)
-        return
+        return done
     if entry.raw is None:
-        state.ledger_put(account, dataclasses.replace(entry, status=DISMISSED))
-        return
-    _append(store, state, account, entry, now)
+        dismissed = dataclasses.replace(entry, status=DISMISSED)
+        state.ledger_put(account, dismissed)
+        return dismissed
+    done = _append(store, state, account, entry, now)
     log.info("%s: redid the interrupted APPEND of %s %s", account, entry.kind, entry.key)
+    return done
 
 
 # -- carrying out a plan -----------------------------------------------------------------------------------
@@ -240,8 +245,8 @@ def describe_plan(plan: Plan) -> list[str]:
     return lines
 
 
-def _append(store: MailStore, state: StateStore, account: str, entry: LedgerEntry, now: datetime) -> None:
-    """Ledger (planned, with the bytes), APPEND, ledger (done, with the UID)."""
+def _append(store: MailStore, state: StateStore, account: str, entry: LedgerEntry, now: datetime) -> LedgerEntry:
+    """Ledger (planned, with the bytes), APPEND, ledger (done, with the UID); returns the done entry."""
     assert entry.folder and entry.message_id and entry.raw is not None
     state.ledger_put(account, entry)  # before the APPEND: a crash now is repaired by reconcile()
     flags = DRAFT_FLAGS if entry.kind == DRAFT else REMINDER_FLAGS
@@ -249,8 +254,10 @@ def _append(store: MailStore, state: StateStore, account: str, entry: LedgerEntr
     if uid is None:
         found = store.find_message_id(entry.folder, entry.message_id)
         uid = max(found) if found else None
-    state.ledger_put(account, dataclasses.replace(entry, status=DONE, uid=uid, raw=None))
+    done = dataclasses.replace(entry, status=DONE, uid=uid, raw=None)
+    state.ledger_put(account, done)
     log.debug("%s: appended %s %s to %s (UID %s)", account, entry.kind, entry.key, entry.folder, uid)
+    return done
 
 
 def _remove_own(store: MailStore, state: StateStore, account: str, entry: LedgerEntry,
