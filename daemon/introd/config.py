@@ -397,6 +397,7 @@ def _parse_timing(table: _Table) -> Timing:
         max_nudges=table.integer("max_nudges", 2, 0, 10),
         stalled_days=table.integer("stalled_days", 7, 1, 365),
         followup_days=table.integer("followup_days", 21, 1, 365),
+        history_days=table.integer("history_days", 60, 0, 36500),
         business_days=table.get("business_days", bool, False),
         timezone=tz,
     )

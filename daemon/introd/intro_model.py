@@ -64,6 +64,7 @@ class Timing:
     max_nudges: int = 2
     stalled_days: int = 7
     followup_days: int = 21
+    history_days: int = 60  # candidate threads quiet longer than this when first seen are left dormant; 0: all
     business_days: bool = False
     timezone: str = "UTC"
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from introd.classify import Classification, prefilter
+from introd.classify import Classification
+from introd.index import IndexRow
 from introd.intros import IntroAnalysis, Timing, UserControl, UserIdentity, analyse
 from introd.message import Message
 from introd.threads import thread_messages
@@ -16,18 +17,48 @@ from introd.threads import thread_messages
 UNANSWERED_LIMIT = 3
 
 
-def select_candidates(
-    new: Iterable[Message], known_ids: set[str], user_addresses: frozenset[str]
-) -> list[Message]:
-    """New messages worth a body fetch: the header prefilter passes, or they reply into a candidate thread."""
-    ids = set(known_ids)
-    chosen: list[Message] = []
-    for msg in sorted(new, key=lambda m: m.date):
-        linked = any(ref in ids for ref in msg.in_reply_to + msg.references)
-        if linked or prefilter(msg, user_addresses):
-            ids.add(msg.message_id)
-            chosen.append(msg)
-    return chosen
+def select_candidates(new: Iterable[IndexRow], known_ids: Iterable[str]) -> list[IndexRow]:
+    """New messages worth a body fetch: the header prefilter passed them, or they reply (In-Reply-To or
+    References) into a candidate thread, directly or through another chosen message. Oldest first."""
+    rows = list(new)
+    by_ref: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        for ref in row.refs:
+            by_ref[ref].append(i)
+    chosen = [row.passed for row in rows]
+    pending = [row.message_id for row in rows if row.passed]
+    pending.extend(known_ids)
+    while pending:
+        for i in by_ref.get(pending.pop(), ()):
+            if not chosen[i]:
+                chosen[i] = True
+                pending.append(rows[i].message_id)
+    return sorted((row for row, pick in zip(rows, chosen, strict=True) if pick), key=lambda r: r.date)
+
+
+def dormant_keys(rows: Sequence[IndexRow], cutoff: str, active_ids: Iterable[str] = ()
+                 ) -> set[tuple[str, int]]:
+    """(folder, uid) of the rows whose thread has gone quiet: no message of it (rows joined by their
+    references) dated at or after ``cutoff`` (ISO 8601 UTC) and none of its ids in ``active_ids``."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for row in rows:
+        a = find(row.message_id)
+        for ref in row.refs:
+            b = find(ref)
+            if a != b:
+                parent[b] = a
+    live: set[str] = {find(mid) for mid in active_ids if mid in parent}
+    live.update(find(row.message_id) for row in rows if row.date >= cutoff)
+    return {row.key for row in rows if find(row.message_id) not in live}
 
 
 def unanswered_senders(messages: Sequence[Message], user_addresses: frozenset[str]) -> frozenset[str]:

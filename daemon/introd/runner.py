@@ -88,9 +88,16 @@ def log_report(report: PassReport) -> None:
         what = "unchanged" if f.unchanged else f"{f.new} new{resynced}"
         log.info("%s/%s [%s]: %s%s", report.account, f.folder, f.role, what,
                  f", {f.skipped} skipped" if f.skipped else "")
+    if report.quiet:
+        when = report.next_check.isoformat(timespec="seconds") if report.next_check else "the next change"
+        log.info("%s: quiet: nothing changed since the last pass and nothing comes due before %s",
+                 report.account, when)
+        return
     due = sum(len(i.due) for i in report.intros)
-    log.info("%s: %d new candidates, %d bodies fetched, %d intros, %d due actions",
-             report.account, report.candidates, report.bodies_fetched, len(report.intros), due)
+    history = f" ({report.dormant} more older than history_days left as history)" if report.dormant else ""
+    woken = f", {report.woken} history messages woken by new mail" if report.woken else ""
+    log.info("%s: %d new candidates%s, %d bodies fetched, %d intros, %d due actions%s",
+             report.account, report.candidates, history, report.bodies_fetched, len(report.intros), due, woken)
     act = report.act
     for line in act.planned:
         log.info("%s: dry run: %s", report.account, line)

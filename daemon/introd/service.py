@@ -39,7 +39,8 @@ from introd.sync import PassReport, run_pass, watched_folders
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEBOUNCE = 0.15  # seconds: new-mail notifications arriving this close together make one pass
+DEBOUNCE = 0.02  # seconds: new-mail notifications arriving this close together make one pass (an
+# APPEND brings EXISTS, RECENT and FETCH in one burst; a longer wait only adds latency)
 STOP_GRACE = 6.0  # seconds a pass in flight may take to finish after SIGTERM before its socket is cut
 ABORT_GRACE = 2.5  # ... and after the cut
 FRESH = 5.0  # a worker connection idle longer than this is NOOP-checked before a pass
@@ -191,7 +192,8 @@ class AccountRunner:
         """The next time-based pass: the next day threshold of any intro, at the latest due_check_interval."""
         config = self.service.config
         now = self.service.clock()
-        when = next_due_check(now, config.daemon.due_check_interval, config.timing, intro_anchors(report.intros))
+        when = report.next_check or next_due_check(now, config.daemon.due_check_interval, config.timing,
+                                                   intro_anchors(report.intros))
         if config.digest.enabled:  # wake up for the weekly digest's slot too
             when = min(when, next_check(now, last_period(self.service.state, self.name), config.digest))
         self.next_due = time.monotonic() + max(1.0, (when - now).total_seconds())

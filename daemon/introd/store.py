@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from introd.errors import StateError
+from introd.index import IndexRow
 from introd.message import Address, Message, Skipped
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE folders (
@@ -34,8 +35,6 @@ CREATE TABLE messages (
     label TEXT, classification TEXT,
     PRIMARY KEY (account, folder, uid)
 );
-CREATE INDEX messages_by_id ON messages (account, message_id);
-CREATE INDEX messages_candidates ON messages (account, candidate);
 CREATE TABLE skipped (
     account TEXT NOT NULL, folder TEXT NOT NULL, uid INTEGER NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (account, folder, uid)
@@ -69,6 +68,31 @@ _MIGRATIONS = (
         PRIMARY KEY (account, folder, uid)
     );
     """,
+    # 2 -> 3: the header index keeps a few columns instead of a JSON record per message (encoding and
+    # decoding 100,000 records was most of a first pass); the JSON record is written only for candidates,
+    # from their full message, once classified. candidate 2 = a candidate thread older than [timing] history_days.
+    """
+    CREATE TABLE messages_v3 (
+        account TEXT NOT NULL, folder TEXT NOT NULL, uid INTEGER NOT NULL,
+        message_id TEXT NOT NULL, date TEXT NOT NULL,
+        refs TEXT NOT NULL DEFAULT '',  -- In-Reply-To and References ids, space-separated
+        passed INTEGER NOT NULL DEFAULT 0,  -- the header prefilter passed
+        internaldate TEXT, flags TEXT NOT NULL DEFAULT '', gm_thread_id TEXT,
+        record TEXT,  -- the full Message JSON of a classified candidate
+        candidate INTEGER,  -- NULL = not evaluated yet, 0 = no, 1 = candidate, 2 = dormant candidate
+        label TEXT, classification TEXT,
+        PRIMARY KEY (account, folder, uid)
+    );
+    INSERT INTO messages_v3 (account, folder, uid, message_id, date, record, candidate, label, classification)
+        SELECT account, folder, uid, message_id, date, record, candidate, label, classification FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v3 RENAME TO messages;
+    CREATE INDEX messages_by_id ON messages (account, message_id);
+    CREATE INDEX messages_candidates ON messages (account, candidate);
+    CREATE TABLE pass_marks (  -- what the last full pass saw, so a pass with nothing new can stop early
+        account TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (account, key)
+    );
+    """,
 )
 
 
@@ -95,6 +119,15 @@ class LedgerEntry:
     uid: int | None = None
     content_hash: str | None = None
     raw: bytes | None = None  # kept only while an APPEND is in flight (status "planned")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One message as sync indexes it: its header record and the prefilter's verdict."""
+
+    message: Message
+    passed: bool
+    internaldate: datetime | None = None
 
 
 def _now() -> str:
@@ -202,7 +235,18 @@ class StateStore:
                 for statement in script.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+            if 0 < version < 3:
+                self._refs_from_records()
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _refs_from_records(self) -> None:
+        """Migration to v3: rows not yet evaluated get their references from the old JSON record and are
+        passed to selection (their bodies are fetched once, as before)."""
+        rows = self.db.execute("SELECT rowid, record FROM messages WHERE candidate IS NULL").fetchall()
+        for rowid, record in rows:
+            data = json.loads(record)
+            refs = " ".join(list(data.get("in_reply_to", [])) + list(data.get("references", [])))
+            self.db.execute("UPDATE messages SET refs=?, passed=1 WHERE rowid=?", (refs, rowid))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -274,16 +318,20 @@ class StateStore:
             self.db.execute("DELETE FROM folders WHERE account=? AND folder=?", (account, folder))
 
     # -- header index ---------------------------------------------------------------------
-    def add_messages(self, account: str, messages: Iterable[Message]) -> int:
-        """Insert header records (existing UIDs are replaced); returns how many."""
-        rows = [
-            (account, m.folder, m.uid, m.message_id, m.date.isoformat(), message_to_json(m))
-            for m in messages
-        ]
+    def add_messages(self, account: str, entries: Iterable[IndexEntry]) -> int:
+        """Insert header-index rows (existing UIDs are replaced); returns how many."""
+        rows = []
+        for e in entries:
+            m = e.message
+            rows.append((account, m.folder, m.uid, m.message_id, m.date.astimezone(timezone.utc).isoformat(),
+                         " ".join(m.in_reply_to + m.references), int(e.passed),
+                         e.internaldate.isoformat() if e.internaldate else None, " ".join(m.flags),
+                         m.gm_thread_id))
         if rows:
             self._changed()
         self.db.executemany(
-            "INSERT OR REPLACE INTO messages (account, folder, uid, message_id, date, record) VALUES (?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO messages (account, folder, uid, message_id, date, refs, passed, "
+            "internaldate, flags, gm_thread_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         return len(rows)
@@ -309,49 +357,88 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
+    _RECORD = "SELECT record, folder, uid, internaldate, flags, gm_thread_id, message_id, date FROM messages "
+
+    @staticmethod
+    def _message(row: sqlite3.Row | tuple[Any, ...]) -> Message:
+        """The full record of a classified candidate, else a stub of the index columns (where the message
+        sits, its id and date): the header and body are read from the server when needed."""
+        record, folder, uid, internaldate, flags, thread, message_id, date = tuple(row)
+        if record:
+            return message_from_json(record)
+        when = datetime.fromisoformat(internaldate or date)
+        return Message(message_id=message_id, subject="", date=when, sender=None, folder=folder, uid=uid,
+                       flags=tuple(flags.split()), gm_thread_id=thread, date_source="index")
+
     def messages(self, account: str, *, candidates_only: bool = False) -> list[Message]:
-        """Header records (or full records for classified candidates) of an account."""
-        sql = (
-            "SELECT record FROM messages WHERE account=? AND candidate=1 ORDER BY date"
-            if candidates_only
-            else "SELECT record FROM messages WHERE account=? ORDER BY date"
-        )
-        return [message_from_json(r[0]) for r in self.db.execute(sql, (account,))]
+        """Records of an account's active candidates (``candidates_only``) or of every indexed message
+        (those not classified as stubs), oldest first."""
+        where = "AND candidate=1 " if candidates_only else ""
+        sql = self._RECORD + f"WHERE account=? {where}ORDER BY date"
+        return [self._message(r) for r in self.db.execute(sql, (account,))]
 
     def messages_by_id(self, account: str, message_id: str) -> list[Message]:
         """Every indexed copy of one Message-ID (a message can sit in several folders)."""
-        rows = self.db.execute(
-            "SELECT record FROM messages WHERE account=? AND message_id=?", (account, message_id)
-        )
-        return [message_from_json(r[0]) for r in rows]
+        rows = self.db.execute(self._RECORD + "WHERE account=? AND message_id=?", (account, message_id))
+        return [self._message(r) for r in rows]
 
-    def candidate_ids(self, account: str) -> set[str]:
-        """Message-IDs already marked as intro candidates."""
-        rows = self.db.execute("SELECT message_id FROM messages WHERE account=? AND candidate=1", (account,))
+    def candidate_ids(self, account: str, *, active_only: bool = False) -> set[str]:
+        """Message-IDs already marked as intro candidates (active, or also dormant)."""
+        low = 1 if active_only else 2
+        rows = self.db.execute(
+            "SELECT message_id FROM messages WHERE account=? AND candidate BETWEEN 1 AND ?", (account, low))
         return {r[0] for r in rows}
 
-    def unevaluated(self, account: str) -> list[Message]:
-        """Header records not yet looked at by the candidate prefilter (new since the last pass)."""
-        rows = self.db.execute(
-            "SELECT record FROM messages WHERE account=? AND candidate IS NULL ORDER BY date", (account,)
-        )
-        return [message_from_json(r[0]) for r in rows]
+    _INDEX = "SELECT folder, uid, message_id, date, refs, passed FROM messages "
 
-    def mark_evaluated(self, account: str, chosen: Iterable[Message]) -> None:
-        """Flag the chosen messages as candidates and every other unevaluated one as not."""
-        keys = [(account, m.folder, m.uid) for m in chosen]
+    @staticmethod
+    def _index_row(row: tuple[Any, ...]) -> IndexRow:
+        folder, uid, message_id, date, refs, passed = row
+        return IndexRow(folder, uid, message_id, date, tuple(refs.split()) if refs else (), bool(passed))
+
+    def unevaluated(self, account: str) -> list[IndexRow]:
+        """Index rows not yet looked at by candidate selection (new since the last pass), oldest first."""
+        cur = self.db.execute(self._INDEX + "WHERE account=? AND candidate IS NULL ORDER BY date", (account,))
+        cur.row_factory = None  # plain tuples: 100,000 rows on a first pass
+        return [self._index_row(r) for r in cur]
+
+    def dormant(self, account: str) -> list[IndexRow]:
+        """Index rows of dormant candidates (threads older than the history window when first seen)."""
+        cur = self.db.execute(self._INDEX + "WHERE account=? AND candidate=2", (account,))
+        cur.row_factory = None
+        return [self._index_row(r) for r in cur]
+
+    def any_dormant(self, account: str, message_ids: Iterable[str]) -> bool:
+        """True when any of ``message_ids`` belongs to a dormant candidate (an index lookup per id)."""
+        sql = "SELECT 1 FROM messages WHERE account=? AND message_id=? AND candidate=2 LIMIT 1"
+        return any(self.db.execute(sql, (account, mid)).fetchone() for mid in set(message_ids))
+
+    def mark_evaluated(self, account: str, chosen: Iterable[tuple[str, int]],
+                       dormant: Iterable[tuple[str, int]] = ()) -> None:
+        """Flag the chosen messages (folder, uid) as candidates, ``dormant`` ones as dormant candidates, and
+        every other unevaluated one as not."""
+        keys = [(account, folder, uid) for folder, uid in chosen]
+        sleeping = [(account, folder, uid) for folder, uid in dormant]
         self.db.executemany("UPDATE messages SET candidate=1 WHERE account=? AND folder=? AND uid=?", keys)
-        rest = self.db.execute("UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
-        if keys or rest.rowcount:
+        self.db.executemany("UPDATE messages SET candidate=2 WHERE account=? AND folder=? AND uid=?", sleeping)
+        rest = self.db.execute(
+            "UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
+        if keys or sleeping or rest.rowcount:
+            self._changed()
+
+    def wake(self, account: str, keys: Iterable[tuple[str, int]]) -> None:
+        """Make dormant candidates (folder, uid) active again: someone wrote in their thread."""
+        rows = [(account, folder, uid) for folder, uid in keys]
+        self.db.executemany(
+            "UPDATE messages SET candidate=1 WHERE account=? AND folder=? AND uid=? AND candidate=2", rows)
+        if rows:
             self._changed()
 
     def unclassified_candidates(self, account: str) -> list[Message]:
-        """Candidates whose bodies have not been fetched and classified yet."""
+        """Active candidates whose bodies have not been fetched and classified yet (stubs: where they sit)."""
         rows = self.db.execute(
-            "SELECT record FROM messages WHERE account=? AND candidate=1 AND label IS NULL ORDER BY folder, uid",
-            (account,),
-        )
-        return [message_from_json(r[0]) for r in rows]
+            self._RECORD + "WHERE account=? AND candidate=1 AND label IS NULL ORDER BY folder, uid", (account,))
+        return [self._message(r) for r in rows]
 
     def save_classification(self, account: str, msg: Message, label: str, classification: str) -> None:
         """Store the full record of a candidate and its classification (JSON)."""
@@ -442,6 +529,24 @@ class StateStore:
         """Forget controls whose message left the folder (the user moved it back or deleted it)."""
         self.db.executemany("DELETE FROM controls WHERE account=? AND folder=? AND uid=?",
                             [(account, folder, uid) for uid in uids])
+
+    # -- pass marks -------------------------------------------------------------------------
+    def pass_mark(self, account: str, key: str) -> str | None:
+        """A value the last full pass left for the next one (see sync.quiet_pass), or None."""
+        row = self.db.execute("SELECT value FROM pass_marks WHERE account=? AND key=?", (account, key)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_pass_mark(self, account: str, key: str, value: str | None) -> None:
+        """Store (or with None, forget) a pass mark."""
+        if value is None:
+            self.db.execute("DELETE FROM pass_marks WHERE account=? AND key=?", (account, key))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO pass_marks VALUES (?,?,?)", (account, key, value))
+
+    def ledger_in_flight(self, account: str) -> bool:
+        """True when an action was recorded but its APPEND not yet confirmed (status planned)."""
+        sql = "SELECT 1 FROM ledger WHERE account=? AND status='planned' LIMIT 1"
+        return self.db.execute(sql, (account,)).fetchone() is not None
 
     # -- account status ---------------------------------------------------------------------
     def set_account_status(self, account: str, *, connected: bool, synced: bool = False,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from introd.act import ActFolders, ActReport, controls_from_rows, describe_plan, execute, reconcile, scan_controls
 from introd.actions import plan_actions
-from introd.classify import Classification, Evidence, Label, classify
+from introd.backoff import anchors as intro_anchors
+from introd.backoff import next_due_check
+from introd.classify import Classification, Evidence, Label, classify, prefilter
 from introd.config import AccountConfig, Config
 from introd.drafting import User
 from introd.errors import MailStoreError
@@ -18,8 +21,8 @@ from introd.intros import IntroAnalysis, UserControl, UserIdentity
 from introd.mailstore.base import MailStore, SpecialFolders
 from introd.mailstore.folders import to_server_path
 from introd.message import Message, Skipped, parse_headers, parse_message
-from introd.pipeline import analyse_mailbox, select_candidates, with_folder_roles
-from introd.store import FolderPosition, StateStore
+from introd.pipeline import analyse_mailbox, dormant_keys, select_candidates, with_folder_roles
+from introd.store import FolderPosition, IndexEntry, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,14 @@ class PassReport:
     account: str
     folders: list[FolderReport] = field(default_factory=list)
     candidates: int = 0
+    dormant: int = 0  # new candidates older than the history window: indexed, not fetched
+    woken: int = 0  # dormant candidates a new message brought back
     bodies_fetched: int = 0
     classified: int = 0
     intros: list[IntroAnalysis] = field(default_factory=list)
     act: ActReport = field(default_factory=ActReport)
+    quiet: bool = False  # nothing changed and nothing came due: the pass stopped after the STATUS checks
+    next_check: datetime | None = None  # when a day threshold or a snooze could next make something due
 
     @property
     def new_messages(self) -> int:
@@ -69,8 +76,10 @@ def watched_folders(store: MailStore, account: AccountConfig) -> dict[str, str]:
     return roles
 
 
-def sync_folder(store: MailStore, state: StateStore, account: str, folder: str, role: str) -> FolderReport:
-    """Fetch headers of messages newer than the stored position; resync on a UIDVALIDITY change."""
+def sync_folder(store: MailStore, state: StateStore, account: str, folder: str, role: str,
+                addresses: frozenset[str] = frozenset()) -> FolderReport:
+    """Fetch headers of messages newer than the stored position and index them with the prefilter's verdict
+    (``addresses``: the user's); resync on a UIDVALIDITY change."""
     report = FolderReport(folder=folder, role=role)
     status = store.status(folder)
     pos = state.folder_position(account, folder)
@@ -87,7 +96,7 @@ def sync_folder(store: MailStore, state: StateStore, account: str, folder: str, 
             report.unchanged = True
             return report
     last_uid = after
-    batch: list[Message] = []
+    batch: list[IndexEntry] = []
     with state.transaction():
         for fetched in store.fetch_headers(folder, after):
             last_uid = max(last_uid, fetched.uid)
@@ -100,7 +109,7 @@ def sync_folder(store: MailStore, state: StateStore, account: str, folder: str, 
                 report.skipped += 1
                 log.info("%s/%s: skipped UID %s: %s", account, folder, fetched.uid, parsed.reason)
                 continue
-            batch.append(parsed)
+            batch.append(IndexEntry(parsed, prefilter(parsed, addresses), fetched.internaldate))
             if len(batch) >= 1000:
                 report.new += state.add_messages(account, batch)
                 batch.clear()
@@ -133,14 +142,33 @@ def classification_from_json(text: str) -> Classification:
     )
 
 
-def classify_candidates(store: MailStore, state: StateStore, account: AccountConfig, report: PassReport) -> None:
-    """Mark new candidates, fetch their bodies (only theirs) and classify them."""
+def classify_candidates(store: MailStore, state: StateStore, account: AccountConfig, report: PassReport,
+                        now: datetime, history_days: int = 0) -> None:
+    """Choose new candidates, fetch their bodies (only theirs) and classify them.
+
+    A candidate thread whose newest message is older than ``history_days`` (0: no limit) is left dormant:
+    indexed, not fetched, until a new message links into it.
+    """
     addresses = frozenset(account.addresses)
-    known = state.candidate_ids(account.name)
-    chosen = select_candidates(state.unevaluated(account.name), known, addresses)
+    chosen = select_candidates(state.unevaluated(account.name), state.candidate_ids(account.name))
+    sleeping: set[tuple[str, int]] = set()
+    woken: list[tuple[str, int]] = []
+    if history_days and chosen:
+        cutoff = (now - timedelta(days=history_days)).astimezone(timezone.utc).isoformat()
+        rows = chosen
+        if state.any_dormant(account.name, [r.message_id for r in chosen] + [x for r in chosen for x in r.refs]):
+            old = state.dormant(account.name)
+            rows = chosen + old
+            woken = [r.key for r in old]
+        sleeping = dormant_keys(rows, cutoff, state.candidate_ids(account.name, active_only=True))
+        woken = [k for k in woken if k not in sleeping]
     with state.transaction():
-        state.mark_evaluated(account.name, chosen)
-    report.candidates = len(chosen)
+        state.mark_evaluated(account.name, [r.key for r in chosen if r.key not in sleeping],
+                             [r.key for r in chosen if r.key in sleeping])
+        state.wake(account.name, woken)
+    report.candidates = len(chosen) - len(sleeping)
+    report.dormant = len(sleeping)
+    report.woken = len(woken)
     by_folder: dict[str, list[Message]] = defaultdict(list)
     for msg in state.unclassified_candidates(account.name):
         by_folder[msg.folder].append(msg)
@@ -217,6 +245,32 @@ def act_folders(special: SpecialFolders, config: Config) -> ActFolders:
     )
 
 
+QUIET_SIGNATURE = "quiet signature"
+QUIET_UNTIL = "quiet until"
+
+
+def _quiet_signature(store: MailStore, config: Config, folders: ActFolders, existing: set[str]) -> str | None:
+    """The drafts, reminders and control folders as they are (STATUS with HIGHESTMODSEQ, so a flag change or
+    a move counts) and the settings; None when the server cannot tell (no CONDSTORE)."""
+    parts = [hashlib.sha256(repr(config).encode()).hexdigest()[:16]]
+    for name in sorted({folders.drafts, folders.reminders, *folders.controls.values()}):
+        if name not in existing:
+            parts.append(f"{name}:-")
+            continue
+        status = store.status(name)
+        if status.highestmodseq is None:
+            return None
+        parts.append(f"{name}:{status.uidvalidity}:{status.uidnext}:{status.exists}:{status.highestmodseq}")
+    return "|".join(parts)
+
+
+def _next_check(config: Config, report: PassReport, control: UserControl, now: datetime) -> datetime:
+    """The first instant after ``now`` at which a day threshold or a snooze could make something due."""
+    snoozes = [t for t in control.snoozed.values() if t > now]
+    return next_due_check(now, config.daemon.due_check_interval, config.timing, intro_anchors(report.intros),
+                          snoozes)
+
+
 def run_pass(store: MailStore, state: StateStore, config: Config, account: AccountConfig,
              now: datetime, *, dry_run: bool = False) -> PassReport:
     """One full pass over one account (the runner supplies ``now`` and the connection).
@@ -224,6 +278,10 @@ def run_pass(store: MailStore, state: StateStore, config: Config, account: Accou
     Sync headers, classify new candidates, read the user's controls, notice what happened to introd's
     own messages, compute every intro's state, then write the drafts and reminders that are due
     (with ``dry_run``: only describe them).
+
+    A quiet pass stops after the STATUS checks: nothing changed in any folder introd reads or writes, the
+    settings are the same, the last full pass finished everything it planned, and no day threshold has been
+    crossed since (``report.quiet``; ``report.next_check`` is when one will be).
     """
     report = PassReport(account=account.name)
     special = store.special_folders()
@@ -231,15 +289,27 @@ def run_pass(store: MailStore, state: StateStore, config: Config, account: Accou
     existing = set(store.list_folders())
     for folder, role in roles.items():
         if folder in existing or role == "INBOX":
-            report.folders.append(sync_folder(store, state, account.name, folder, role))
-    classify_candidates(store, state, account, report)
+            report.folders.append(sync_folder(store, state, account.name, folder, role,
+                                              frozenset(account.addresses)))
     folders = act_folders(special, config)
+    # Taken before anything is read or written: a change after this point makes the next pass a full one.
+    signature = None if dry_run else _quiet_signature(store, config, folders, existing)
+    until = state.pass_mark(account.name, QUIET_UNTIL)
+    if (signature is not None and all(f.unchanged for f in report.folders)
+            and signature == state.pass_mark(account.name, QUIET_SIGNATURE)
+            and until is not None and now < datetime.fromisoformat(until)
+            and not state.ledger_in_flight(account.name)):
+        report.quiet = True
+        report.next_check = datetime.fromisoformat(until)
+        return report
+    classify_candidates(store, state, account, report, now, config.timing.history_days)
     with state.transaction():
         if not dry_run:
             scan_controls(store, state, account.name, folders, now, existing)
             reconcile(store, state, account.name, folders, existing, now, report.act)
         control = controls_from_rows(state.controls(account.name), config.reminders.snooze_days)
     report.intros, messages = analyse_account(state, config, account, roles, now, control)
+    report.next_check = _next_check(config, report, control, now)
     ledger = {e.key: e for e in state.ledger(account.name)}
     user = User(name=account.display_name, addresses=account.addresses)
     plan = plan_actions(report.intros, ledger, messages, user, now,
@@ -249,6 +319,11 @@ def run_pass(store: MailStore, state: StateStore, config: Config, account: Accou
     if dry_run:
         report.act.planned = describe_plan(plan)
         report.act.deferred = plan.deferred
-    else:
-        execute(store, state, account.name, plan, folders, existing, now, report.act)
+        return report
+    execute(store, state, account.name, plan, folders, existing, now, report.act)
+    # Anything this pass appended changes a folder's STATUS, so the next pass will not take it for quiet.
+    quiet = signature is not None and not report.act.deferred and not state.ledger_in_flight(account.name)
+    with state.transaction():
+        state.set_pass_mark(account.name, QUIET_SIGNATURE, signature if quiet else None)
+        state.set_pass_mark(account.name, QUIET_UNTIL, report.next_check.isoformat() if quiet else None)
     return report

@@ -395,3 +395,49 @@ def test_an_append_whose_ledger_update_was_lost_is_not_repeated(box: Box) -> Non
     assert len(own(box, "Drafts")) == 1
     done = next(e for e in box.state.ledger("work") if e.kind == "draft")
     assert done.status == "done" and done.uid is not None and done.raw is None
+
+
+@pytest.mark.parametrize("box", ["seed001-surprised-party"], indirect=True)
+def test_a_pass_with_nothing_new_stops_early_until_something_changes(box: Box) -> None:
+    """Once the mailbox is settled a pass is quiet (STATUS checks only), until the user touches a folder
+    introd writes to or a day threshold passes; then a full pass runs again."""
+    first = box.run()
+    assert first.report is not None and not first.report.quiet and first.report.act.reminders == 1
+    assert box.run(days_later=0.001).report.quiet is False  # type: ignore[union-attr]  # its own appends
+    quiet = box.run(days_later=0.002).report
+    assert quiet is not None and quiet.quiet and quiet.intros == [] and quiet.next_check is not None
+    assert all(f.unchanged for f in quiet.folders)
+    (uid,) = own(box, REMINDERS)
+    client = box.client()
+    client.select_folder(REMINDERS)
+    client.add_flags([uid], [b"\\Seen"])  # a flag change: HIGHESTMODSEQ moves
+    client.logout()
+    assert box.run(days_later=0.003).report.quiet is False  # type: ignore[union-attr]
+    settled = box.run(days_later=0.004).report
+    assert settled is not None and settled.quiet and settled.next_check is not None
+    later = (settled.next_check - box.scenario.now).total_seconds() / 86400 + 0.001
+    assert box.run(days_later=later).report.quiet is False  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("box", ["seed001-surprised-party"], indirect=True)
+def test_an_old_intro_is_history_until_someone_writes_in_it(box: Box) -> None:
+    """Seen first 100 days after it went quiet, the intro is indexed but not read (history_days = 60); a
+    reply into its thread brings it back: bodies fetched, the intro tracked again."""
+    result = box.run(days_later=100)
+    report = result.report
+    assert report is not None and report.dormant >= 1 and report.candidates == 0
+    assert report.bodies_fetched == 0 and report.intros == [] and own(box, "Drafts") == {}
+    intro = next(s for s in box.scenario.samples if s.label == "intro")
+    intro_id = parsed(intro.path.read_bytes())["Message-ID"]
+    when = box.scenario.now + timedelta(days=100)
+    reply = (f"From: Marcus Bell <marcus@bellventures.example>\r\nTo: Priya Raman <{box.scenario.user}>\r\n"
+             f"Subject: Re: Priya <> Marcus\r\nDate: {email.utils.format_datetime(when)}\r\n"
+             f"Message-ID: <late-reply@bellventures.example>\r\nIn-Reply-To: {intro_id}\r\n"
+             f"References: {intro_id}\r\n\r\nPriya, still keen to talk? Marcus\r\n").encode()
+    client = box.client()
+    client.append("INBOX", reply, flags=(), msg_time=when)
+    client.logout()
+    woken = box.run(days_later=100.01).report
+    assert woken is not None and woken.woken >= 1 and woken.bodies_fetched >= 2
+    assert len(woken.intros) == 1
+    assert intro_id.strip("<>") in woken.intros[0].state.message_ids

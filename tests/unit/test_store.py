@@ -10,8 +10,17 @@ from pathlib import Path
 import pytest
 
 from introd.errors import StateError
+from introd.index import IndexRow
 from introd.message import Address, Message, Skipped
-from introd.store import SCHEMA_VERSION, FolderPosition, LedgerEntry, StateStore, message_from_json, message_to_json
+from introd.store import (
+    SCHEMA_VERSION,
+    FolderPosition,
+    IndexEntry,
+    LedgerEntry,
+    StateStore,
+    message_from_json,
+    message_to_json,
+)
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
@@ -22,6 +31,10 @@ def msg(uid: int, mid: str = "", folder: str = "INBOX", refs: tuple[str, ...] = 
         sender=Address("Kathy Lee", "kathy@example.com"), to=(Address("", "mary@example.com"),),
         references=refs, folder=folder, uid=uid, flags=("\\Seen",), headers=(("Subject", f"Subject {uid}"),),
     )
+
+
+def idx(*messages: Message, passed: bool = False) -> list[IndexEntry]:
+    return [IndexEntry(m, passed, WHEN) for m in messages]
 
 
 @pytest.fixture
@@ -44,7 +57,7 @@ def test_folder_position_round_trip_and_reset(state: StateStore) -> None:
     """Positions are stored per folder; a reset forgets the folder's messages and position only."""
     state.set_folder_position("work", "INBOX", FolderPosition(11, 5, 6, 42))
     state.set_folder_position("work", "Sent", FolderPosition(12, 2, 3, None))
-    state.add_messages("work", [msg(1), msg(2), msg(1, folder="Sent", mid="s1@x")])
+    state.add_messages("work", idx(msg(1), msg(2), msg(1, folder="Sent", mid="s1@x")))
     assert state.folder_position("work", "INBOX") == FolderPosition(11, 5, 6, 42)
     state.reset_folder("work", "INBOX")
     assert state.folder_position("work", "INBOX") is None
@@ -55,9 +68,9 @@ def test_folder_position_round_trip_and_reset(state: StateStore) -> None:
 
 def test_candidates_are_evaluated_once(state: StateStore) -> None:
     """New rows are unevaluated until marked; chosen ones become candidates, the rest are settled."""
-    state.add_messages("work", [msg(1), msg(2), msg(3)])
-    assert [m.uid for m in state.unevaluated("work")] == [1, 2, 3]
-    state.mark_evaluated("work", [msg(2)])
+    state.add_messages("work", idx(msg(1), msg(2), msg(3)))
+    assert [r.uid for r in state.unevaluated("work")] == [1, 2, 3]
+    state.mark_evaluated("work", [("INBOX", 2)])
     assert state.unevaluated("work") == []
     assert state.candidate_ids("work") == {"m2@example.com"}
     assert [m.uid for m in state.unclassified_candidates("work")] == [2]
@@ -68,7 +81,7 @@ def test_candidates_are_evaluated_once(state: StateStore) -> None:
 
 def test_accounts_are_isolated(state: StateStore) -> None:
     """One account's index never shows up in another's."""
-    state.add_messages("work", [msg(1)])
+    state.add_messages("work", idx(msg(1)))
     assert state.message_count("home") == 0
     assert state.messages("home") == []
 
@@ -94,7 +107,7 @@ def test_ledger_refuses_nothing_but_remembers_everything(state: StateStore) -> N
 def test_transaction_rolls_back_on_error(state: StateStore) -> None:
     """An exception inside a transaction leaves nothing written."""
     with pytest.raises(RuntimeError), state.transaction():
-        state.add_messages("work", [msg(1)])
+        state.add_messages("work", idx(msg(1)))
         raise RuntimeError("boom")
     assert state.message_count("work") == 0
 
@@ -103,7 +116,7 @@ def test_state_file_is_private(tmp_path: Path) -> None:
     """The state file and its directory are created readable by the owner only."""
     path = tmp_path / "sub" / "introd.sqlite3"
     store = StateStore(path)
-    store.add_messages("work", [msg(1)])
+    store.add_messages("work", idx(msg(1)))
     store.close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
@@ -172,16 +185,85 @@ def test_cached_values_follow_every_change_of_the_messages(tmp_path: Path) -> No
     try:
         count = lambda: state.cached("n", lambda: state.message_count("a"))  # noqa: E731
         assert count() == 0
-        state.add_messages("a", [msg(1)])
+        state.add_messages("a", idx(msg(1)))
         assert count() == 1
         with other.transaction():
-            other.add_messages("a", [msg(2)])
+            other.add_messages("a", idx(msg(2)))
         assert count() == 2
         with pytest.raises(RuntimeError), state.transaction():
-            state.add_messages("a", [msg(3)])
+            state.add_messages("a", idx(msg(3)))
             assert count() == 3
             raise RuntimeError("roll back")
         assert count() == 2
     finally:
         state.close()
         other.close()
+
+
+def test_index_rows_carry_references_and_the_prefilter_verdict(state: StateStore) -> None:
+    """Selection reads plain columns: ids, UTC dates, references and the verdict, no JSON record."""
+    state.add_messages("work", idx(msg(1, refs=("root@x", "p@x")), passed=True))
+    state.add_messages("work", idx(msg(2)))
+    rows = state.unevaluated("work")
+    assert rows[0] == IndexRow("INBOX", 1, "m1@example.com", WHEN.isoformat(), ("root@x", "p@x"), True)
+    assert rows[1].passed is False and rows[1].refs == ()
+    record = state.db.execute("SELECT record FROM messages WHERE uid=1").fetchone()[0]
+    assert record is None
+
+
+def test_unclassified_messages_are_stubs_of_their_index_columns(state: StateStore) -> None:
+    """Before classification a message is known by where it sits, its id, date and flags; after it, by the
+    full record sync stored."""
+    state.add_messages("work", idx(msg(1), msg(2)))
+    state.mark_evaluated("work", [("INBOX", 2)])
+    stub = state.messages_by_id("work", "m1@example.com")[0]
+    assert (stub.folder, stub.uid, stub.sender, stub.date, stub.flags) == ("INBOX", 1, None, WHEN, ("\\Seen",))
+    state.save_classification("work", msg(2), "intro", "{}")
+    assert state.messages_by_id("work", "m2@example.com") == [msg(2)]
+
+
+def test_dormant_candidates_wake_when_asked(state: StateStore) -> None:
+    """Dormant candidates are known ids but not fetched; waking makes them ordinary candidates."""
+    state.add_messages("work", idx(msg(1), msg(2), msg(3)))
+    state.mark_evaluated("work", [("INBOX", 1)], [("INBOX", 2)])
+    assert state.candidate_ids("work") == {"m1@example.com", "m2@example.com"}
+    assert state.candidate_ids("work", active_only=True) == {"m1@example.com"}
+    assert [r.uid for r in state.dormant("work")] == [2]
+    assert [m.uid for m in state.unclassified_candidates("work")] == [1]
+    assert state.any_dormant("work", ["nope@x", "m2@example.com"])
+    assert not state.any_dormant("work", ["m1@example.com", "m3@example.com"])
+    state.wake("work", [("INBOX", 2), ("INBOX", 3)])  # 3 is not a candidate: untouched
+    assert state.dormant("work") == []
+    assert [m.uid for m in state.unclassified_candidates("work")] == [1, 2]
+    assert state.candidate_ids("work") == {"m1@example.com", "m2@example.com"}
+
+
+def test_schema_2_rows_are_migrated_to_index_columns(tmp_path: Path) -> None:
+    """A version-2 state file keeps its records; rows not yet evaluated get their references back and are
+    passed to selection, so nothing indexed before the upgrade is lost."""
+    import sqlite3
+
+    from introd import store as store_module
+
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path)
+    db.executescript(store_module._SCHEMA)
+    db.executescript(store_module._MIGRATIONS[0])
+    evaluated = msg(1)
+    fresh = msg(2, refs=("root@x",))
+    for m, candidate in ((evaluated, 1), (fresh, None)):
+        db.execute("INSERT INTO messages (account, folder, uid, message_id, date, record, candidate) "
+                   "VALUES ('work','INBOX',?,?,?,?,?)",
+                   (m.uid, m.message_id, m.date.isoformat(), message_to_json(m), candidate))
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    state = StateStore(path)
+    try:
+        assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert state.messages("work", candidates_only=True) == [evaluated]
+        assert state.unevaluated("work") == [
+            IndexRow("INBOX", 2, "m2@example.com", WHEN.isoformat(), ("root@x",), True)]
+        assert state.messages_by_id("work", "m2@example.com") == [fresh]
+    finally:
+        state.close()
