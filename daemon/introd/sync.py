@@ -109,6 +109,8 @@ def sync_folder(store: MailStore, state: StateStore, account: str, folder: str, 
                 report.skipped += 1
                 log.info("%s/%s: skipped UID %s: %s", account, folder, fetched.uid, parsed.reason)
                 continue
+            if role == "Drafts" and parsed.header("X-Introd-Action"):
+                continue  # introd's own unsent draft: not the user's words (its Sent copy is indexed)
             batch.append(IndexEntry(parsed, prefilter(parsed, addresses), fetched.internaldate))
             if len(batch) >= 1000:
                 report.new += state.add_messages(account, batch)
