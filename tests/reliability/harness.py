@@ -6,6 +6,7 @@ import email
 import json
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -191,3 +192,98 @@ def integrity(state_db: Path) -> str:
 
 def seeded(seed: int) -> random.Random:
     return random.Random(seed)
+
+
+# --- the long-running daemon -------------------------------------------------------------------------------
+
+class Daemon:
+    """`introd run -v` (IDLE watchers, passes on new mail) in a subprocess, its log in a file."""
+
+    def __init__(self, config: Path, user: MailUser, log: Path) -> None:
+        self.config = config
+        self.user = user
+        self.log_path = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    def start(self) -> Daemon:
+        with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(introd_argv(self.config, "run", "-v"), stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=introd_env(self.user))
+        self.started_at = time.monotonic()
+        return self
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def mark(self) -> int:
+        """The log's current length: ``wait(..., since=mark)`` looks only at what is logged afterwards."""
+        return len(self.text())
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, needle: str, *, since: int = 0, count: int = 1, timeout: float = 30.0) -> int:
+        """Until ``needle`` was logged ``count`` times after offset ``since``; the offset just past the last one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.text()
+            found, pos = 0, since
+            while found < count:
+                at = text.find(needle, pos)
+                if at < 0:
+                    break
+                found, pos = found + 1, at + len(needle)
+            if found >= count:
+                return pos
+            if not self.alive():
+                raise AssertionError(f"introd exited before logging {needle!r}:\n{self.last_lines(30)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"introd did not log {needle!r} within {timeout} s:\n{self.last_lines(30)}")
+            time.sleep(0.003)
+
+    def last_lines(self, n: int = 1) -> str:
+        lines = [ln for ln in self.text().splitlines() if ln.strip() and not ln.startswith("DEBUG mailparser")]
+        return "\n".join(ln[:160] for ln in lines[-n:]) if lines else "(nothing logged yet)"
+
+    def kill(self) -> str:
+        """SIGKILL (no cleanup, no atexit, no finally); the last line it had logged."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        return self.last_lines(1)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait; the exit status."""
+        assert self.proc is not None
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"introd did not stop within {timeout} s:\n{self.last_lines(30)}") from None
+
+
+PASS_START = "pass started ("
+PASS_DONE = "next due check at"  # logged (-v) once a pass, the weekly digest included, is over
+
+
+def without_digest(own: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
+    """Own messages but the weekly digest (filed by the daemon, not by `run --once`)."""
+    return Counter({k: v for k, v in own.items() if not k[1].startswith("digest;")})
+
+
+def digests(own: Counter[tuple[str, str]]) -> int:
+    return sum(v for k, v in own.items() if k[1].startswith("digest;"))
+
+
+def summary(got: Counter[tuple[str, bytes]], want: Counter[tuple[str, bytes]]) -> str:
+    """A short account of how two mailbox snapshots differ (folder and Subject of each extra or missing one)."""
+    def names(c: Counter[tuple[str, bytes]]) -> list[str]:
+        out = []
+        for (folder, raw), n in c.items():
+            subject = re.search(rb"^Subject: ([^\r\n]{0,60})", raw, re.M)
+            out.append(f"{folder}: {subject.group(1).decode(errors='replace') if subject else '?'} x{n}")
+        return out
+    return f"extra {names(got - want)}, missing {names(want - got)}"

@@ -6,6 +6,7 @@ See ../shared/DOVECOT-NOTES.md for why each setting is what it is.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -213,6 +214,31 @@ namespace inbox {{
             time.sleep(0.05)
         (self.dir / "run" / "master.pid").unlink(missing_ok=True)
 
+    def stop_hard(self, timeout: float = 10.0) -> None:
+        """Kill the server like a crash does: SIGKILL to the master and every process it started, so clients see
+        their connections drop (no BYE); then wait until the ports are closed. ``start()`` brings it back."""
+        master = self.master_pid()
+        if master is None:
+            return
+        for pid in [master, *_descendants(master)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while any(self._listening(port) for port in (self.port, self.tls_port)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dovecot still listening after SIGKILL: {self.log_tail()}")
+            time.sleep(0.02)
+        (self.dir / "run" / "master.pid").unlink(missing_ok=True)
+
+    def deliver(self, user: MailUser, raw: bytes) -> None:
+        """Put a message straight into the user's Maildir, as an MDA does (works while the server is down)."""
+        new = user.maildir / "new"
+        new.mkdir(parents=True, exist_ok=True)
+        path = new / f"{time.time_ns()}.M1P{os.getpid()}.test"
+        path.write_bytes(raw)
+        with contextlib.suppress(PermissionError):
+            os.chown(path, self._uid, self._gid)
+
     def cleanup(self) -> None:
         """Stop the server and remove its directory."""
         self.stop()
@@ -253,6 +279,22 @@ namespace inbox {{
         if check and done.returncode != 0:
             raise RuntimeError(f"doveadm {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
         return done
+
+
+def _descendants(pid: int) -> list[int]:
+    """PIDs of every process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
 
 
 def _gid_of(group: str) -> int:
