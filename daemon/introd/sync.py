@@ -98,6 +98,9 @@ def sync_folder(store: MailStore, state: StateStore, account: str, folder: str, 
     last_uid = after
     batch: list[IndexEntry] = []
     with state.transaction():
+        # Something changed: the next pass must not be taken for quiet, even if this one is killed before it
+        # acts on what it indexes here (the folder position is committed with the new rows).
+        state.set_pass_mark(account, QUIET_SIGNATURE, None)
         for fetched in store.fetch_headers(folder, after):
             last_uid = max(last_uid, fetched.uid)
             parsed = parse_headers(

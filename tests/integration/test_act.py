@@ -441,3 +441,27 @@ def test_an_old_intro_is_history_until_someone_writes_in_it(box: Box) -> None:
     assert woken is not None and woken.woken >= 1 and woken.bodies_fetched >= 2
     assert len(woken.intros) == 1
     assert intro_id.strip("<>") in woken.intros[0].state.message_ids
+
+
+@pytest.mark.parametrize("box", ["seed001-surprised-party"], indirect=True)
+def test_mail_indexed_by_a_pass_killed_before_acting_is_not_lost_to_a_quiet_pass(box: Box) -> None:
+    """A pass that committed new headers and then died leaves no quiet mark: the next pass does the work."""
+    from introd.sync import sync_folder
+
+    box.run()
+    box.run(days_later=0.001)
+    assert box.run(days_later=0.002).report.quiet  # type: ignore[union-attr]
+    when = box.scenario.now + timedelta(hours=1)
+    intro = (f"From: Ana Costa <ana@costa.example>\r\nTo: {box.scenario.user}, Tom Weber <tom@weber.example>\r\n"
+             f"Subject: Intro: Priya <> Tom\r\nDate: {email.utils.format_datetime(when)}\r\n"
+             "Message-ID: <late-intro@costa.example>\r\n\r\nPriya, meet Tom! Tom, meet Priya. Ana\r\n").encode()
+    client = box.client()
+    client.append("INBOX", intro, flags=(), msg_time=when)
+    client.logout()
+    store = ImapStore.connect(box.config.accounts[0], box.user.password)
+    try:  # the first step of a pass, then "kill -9"
+        sync_folder(store, box.state, "work", "INBOX", "INBOX", frozenset({box.scenario.user}))
+    finally:
+        store.close()
+    after = box.run(days_later=0.003).report
+    assert after is not None and not after.quiet and after.candidates == 1 and after.bodies_fetched == 1

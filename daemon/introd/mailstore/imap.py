@@ -1,4 +1,4 @@
-"""The IMAP mail store: imapclient for the session, raw imaplib for the bulk header fetch (RFC 3501, 9051)."""
+"""The IMAP mail store: imapclient for the session, a streaming reader for the bulk header fetch (RFC 3501, 9051)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,12 @@ from imapclient import exceptions as imap_exc
 from introd.config import AccountConfig
 from introd.errors import AuthenticationError, MailStoreError, TLSError, TransientError
 from introd.mailstore.base import INDEX_HEADERS, FolderStatus, HeaderFetch, SpecialFolders, StoreStats
-from introd.mailstore.fetch_parse import compact_set, parse_header_fetch, parse_search
+from introd.mailstore.fetch_parse import HeaderFetchReader
 from introd.mailstore.folders import ListEntry, parents, resolve_special_folders
 
 log = logging.getLogger(__name__)
 
-# UIDs per UID FETCH: bounded memory (~30 MB) and a short command (Dovecot's limit is 64 KB).
-HEADER_BATCH = 1000
+_MAX_UID = 4294967295  # UIDs are 32-bit (RFC 3501 2.3.1.1)
 # Messages above this size are fetched as their text parts only: bounded memory whatever is attached.
 WHOLE_FETCH_MAX = 1024 * 1024
 TEXT_PART_MAX = 256 * 1024  # bytes of each text part (the parser keeps far less of the text anyway)
@@ -85,6 +84,7 @@ class ImapStore:
         self._entries: list[ListEntry] | None = None
         self._selected: tuple[str, bool] | None = None
         self._closed = False
+        self._inflight: HeaderFetchReader | None = None  # a header fetch whose answer is still being read
         self.stats = StoreStats()
 
     # -- connection -------------------------------------------------------------------------------------
@@ -170,6 +170,10 @@ class ImapStore:
         if self._closed:
             return
         self._closed = True
+        if self._inflight is not None:  # a header fetch still streaming: no clean LOGOUT behind it
+            self._inflight = None
+            _quiet_shutdown(self._client)
+            return
         try:
             self._client.logout()
         except Exception:  # the connection may already be gone; nothing to recover
@@ -182,6 +186,8 @@ class ImapStore:
         if self._closed:
             raise MailStoreError(f"{self._where}: {what}: the store is closed")
         try:
+            if self._inflight is not None:  # a fetch_headers generator left open: read the rest of its answer
+                self._finish_fetch(self._inflight)
             yield
         except (TransientError, MailStoreError):
             raise
@@ -285,48 +291,78 @@ class ImapStore:
         self._selected = (folder, readonly)
         return response
 
-    def _uids_after(self, after_uid: int) -> list[int]:
-        """UIDs > after_uid in the selected folder; ESEARCH keeps the answer short (RFC 4731)."""
-        imap = self._client._imap
-        criteria = f"UID {after_uid + 1}:*"
-        self.stats.commands += 1
-        if "ESEARCH" in self.capabilities():
-            imap.untagged_responses.pop("ESEARCH", None)
-            typ, data = imap.uid("SEARCH", "RETURN (ALL) " + criteria)
-            if typ != "OK":
-                raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
-            data = imap.untagged_responses.pop("ESEARCH", []) + [d for d in data if d]
-        else:
-            typ, data = imap.uid("SEARCH", criteria)
-            if typ != "OK":
-                raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
-        # "N:*" with N above every UID still matches the last message: keep only UIDs > after_uid.
-        return [u for u in parse_search(data) if u > after_uid]
-
     def fetch_headers(self, folder: str, after_uid: int = 0) -> Iterator[HeaderFetch]:
-        """Index headers of messages with UID > after_uid, in UID order, in batches of HEADER_BATCH UIDs."""
-        self._select(folder, readonly=True, fresh=True)
+        """Index headers of messages with UID > after_uid, in UID order, as they arrive.
+
+        One ``UID FETCH <after_uid+1>:*`` whose answer is read straight off the connection by
+        HeaderFetchReader, a record at a time: memory stays bounded and imaplib's per-line work is skipped.
+        A generator abandoned half-way drains the rest of the answer when it is closed; any other store
+        command while it is open drains it too, and the abandoned generator then raises MailStoreError.
+        """
+        selected = self._select(folder, readonly=True, fresh=True)
+        exists, uidnext = selected.get(b"EXISTS"), selected.get(b"UIDNEXT")
+        if exists == 0 or (isinstance(uidnext, int) and uidnext <= after_uid + 1) or after_uid >= _MAX_UID:
+            return  # nothing in the folder, or nothing above after_uid (RFC 3501 2.3.1.1: UIDNEXT)
         items = "(UID FLAGS INTERNALDATE RFC822.SIZE "
         if "X-GM-EXT-1" in self.capabilities():
             items += "X-GM-THRID "
         items += _HEADER_ITEMS + ")"
-        with self._errors(f"UID SEARCH {folder}"):
-            uids = self._uids_after(after_uid)
-        imap = self._client._imap
-        for start in range(0, len(uids), HEADER_BATCH):
-            chunk = uids[start:start + HEADER_BATCH]
-            with self._errors(f"UID FETCH {folder}"):
-                self.stats.commands += 1
-                imap.untagged_responses.pop("FETCH", None)  # drop stale unsolicited FETCH updates
-                typ, data = imap.uid("FETCH", compact_set(chunk), items)
-                if typ != "OK":
-                    raise imaplib.IMAP4.error(f"UID FETCH failed: {data}")
-                records = parse_header_fetch(data, lo=chunk[0], hi=chunk[-1])
-            wanted = set(chunk)
-            for record in records:
-                if record.uid in wanted:
+        with self._errors(f"UID FETCH {folder}"):
+            self.stats.commands += 1
+            reader = self._send_header_fetch(f"UID FETCH {after_uid + 1}:* {items}", after_uid)
+            self._inflight = reader
+            try:
+                for record in reader.records:
                     self.stats.headers_fetched += 1
                     yield record
+            except ValueError as exc:  # reading a closed file: close() ran while this generator was open
+                if not self._closed:
+                    raise
+                raise MailStoreError(f"{self._where}: UID FETCH {folder}: the store is closed") from exc
+            finally:
+                self._finish_fetch(reader)
+            if reader.discard:  # another command drained this fetch while the caller still iterated it
+                raise MailStoreError(f"{self._where}: UID FETCH {folder}: interrupted by another command")
+
+    def _send_header_fetch(self, command: str, after_uid: int) -> HeaderFetchReader:
+        """Send a tagged command on imaplib's connection and return a reader for its answer.
+
+        Mirrors imaplib's own bookkeeping (a fresh tag, stale OK/NO/BAD dropped, unsolicited responses
+        stored in ``untagged_responses``), so the session goes on as if imaplib had run the command."""
+        imap = self._client._imap
+        for typ in ("OK", "NO", "BAD", "FETCH"):
+            imap.untagged_responses.pop(typ, None)
+        tag: bytes = imap._new_tag()
+        imap.tagged_commands.pop(tag, None)  # the answer is read here, never by imaplib
+        imap.send(tag + b" " + command.encode("ascii") + b"\r\n")
+        # Up to Python 3.13 imaplib reads through ``file`` (a BufferedReader): read it directly. From 3.14
+        # imaplib buffers reads itself and ``file`` must not be read behind its back: use its read/readline.
+        file = None if isinstance(getattr(type(imap), "file", None), property) else getattr(imap, "file", None)
+        if file is not None:
+            readline, read = file.readline, file.read
+        else:
+            def readline(_limit: int) -> bytes:
+                line: bytes = imap.readline()  # checks imaplib's own line limit
+                return line
+            read = imap.read
+        return HeaderFetchReader(readline, read, tag, after_uid, imap._append_untagged)
+
+    def _finish_fetch(self, reader: HeaderFetchReader) -> None:
+        """Leave the connection ready for the next command: read what is left of an abandoned fetch; a fetch
+        that failed half-way (connection lost, garbage) cannot be resynchronised, so the socket is shut."""
+        if self._inflight is reader:
+            self._inflight = None
+        if reader.done:
+            return
+        reader.discard = True
+        try:
+            for _ in reader.records:
+                pass
+        except Exception:  # the connection is unusable; the original error (if any) is already on its way
+            log.debug("%s: draining UID FETCH failed", self._where, exc_info=True)
+        if not reader.done:
+            self._selected = None
+            self.abort()
 
     def fetch_messages(self, folder: str, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
         """Bytes of the given messages via BODY.PEEK[] (never sets \\Seen), in UID order; a message larger
