@@ -23,6 +23,7 @@ import imapclient
 import pytest
 from tests.conftest import running_dovecot
 from tests.servers.dovecot import DovecotServer, MailUser, imap_client
+from tests.servers.dovecot import descendants as dovecot_descendants
 from tests.servers.proxy import TcpProxy
 from tests.servers.smtp import SmtpServer
 
@@ -239,27 +240,11 @@ def drop_into_maildir(user: MailUser, raw: bytes) -> None:
         os.chown(path, st.st_uid, st.st_gid)
 
 
-def descendants(pid: int) -> list[int]:
-    """PIDs of every process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 def hard_stop(server: DovecotServer) -> None:
     """Stop Dovecot like a server restart does: the master and every session process it started."""
     master = server.master_pid()
     assert master is not None
-    sessions = descendants(master)
+    sessions = dovecot_descendants(master)
     server.stop()
     for pid in sessions:
         with contextlib.suppress(ProcessLookupError):

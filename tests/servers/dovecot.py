@@ -220,7 +220,7 @@ namespace inbox {{
         master = self.master_pid()
         if master is None:
             return
-        for pid in [master, *_descendants(master)]:
+        for pid in [master, *descendants(master)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + timeout
@@ -281,7 +281,7 @@ namespace inbox {{
         return done
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """PIDs of every process below ``pid`` (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
