@@ -76,6 +76,7 @@ def days_between(start: datetime, end: datetime, *, business_days: bool, tz: str
     return max(n, 0)
 
 
+@lru_cache(maxsize=65536)  # the same anchors and thresholds come back every pass
 def add_days(start: datetime, days: int, *, business_days: bool, tz: str) -> datetime:
     """The first instant at which ``days`` whole days have elapsed since ``start`` (aware, UTC)."""
     wall = local(start, tz)

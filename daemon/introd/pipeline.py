@@ -78,7 +78,7 @@ def unanswered_senders(messages: Sequence[Message], user_addresses: frozenset[st
 def with_folder_roles(messages: Iterable[Message], roles: Mapping[str, str]) -> list[Message]:
     """Copies of ``messages`` whose folder is its role (INBOX, Sent, Drafts), as the intro model expects."""
     return [
-        dataclasses.replace(m, folder=roles.get(m.folder, m.folder)) if m.folder in roles else m
+        dataclasses.replace(m, folder=roles[m.folder]) if roles.get(m.folder, m.folder) != m.folder else m
         for m in messages
     ]
 

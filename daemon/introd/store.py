@@ -19,7 +19,7 @@ from introd.message import Address, Message, Skipped
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE folders (
@@ -92,6 +92,10 @@ _MIGRATIONS = (
     CREATE TABLE pass_marks (  -- what the last full pass saw, so a pass with nothing new can stop early
         account TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (account, key)
     );
+    """,    # 3 -> 4: the candidates (a few % of the index) in an index of their own, so that each pass reads them
+    # without scanning the mailbox's rows; queries name its condition ("candidate > 0") to use it.
+    """
+    CREATE INDEX messages_active ON messages (account, candidate, label, message_id) WHERE candidate > 0;
     """,
 )
 
@@ -183,6 +187,12 @@ class StateStore:
         self._cache: dict[str, tuple[tuple[int, int], Any]] = {}
         # (account, thread_id) -> the intro state and due actions last written by this process (see sync).
         self.intro_memo: dict[tuple[str, str], Any] = {}
+        # account -> the last analysis and its inputs (see sync.analyse_account).
+        self.analysis_memo: dict[str, Any] = {}
+        # Stored JSON -> what it decodes to, for the records and classifications of the last read: a pass
+        # re-reads every candidate but decodes only the ones that are new or changed.
+        self._decoded: dict[str, Any] = {}
+        self._decoded_labels: dict[str, Any] = {}
         memory = self.path == ":memory:"
         if not memory:
             parent = Path(self.path).parent
@@ -264,8 +274,9 @@ class StateStore:
         self.db.execute("COMMIT")
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
-        """``compute()``, reused until the messages table changes (a write through this store, or a commit by
-        another connection: SQLite's data_version). Callers must not mutate the value.
+        """``compute()``, reused until a candidate row changes (a write through this store that marks, wakes,
+        classifies or replaces one, or any commit by another connection: SQLite's data_version). Callers must
+        not mutate the value.
 
         The daemon's passes reload every candidate and classification; decoding their JSON was most of a
         no-change pass on a large mailbox.
@@ -327,13 +338,14 @@ class StateStore:
                          " ".join(m.in_reply_to + m.references), int(e.passed),
                          e.internaldate.isoformat() if e.internaldate else None, " ".join(m.flags),
                          m.gm_thread_id))
-        if rows:
+        columns = ("INTO messages (account, folder, uid, message_id, date, refs, passed, internaldate, flags, "
+                   "gm_thread_id) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        try:
+            # New rows are not candidates yet (candidate NULL): what ``cached`` holds stays valid.
+            self.db.executemany("INSERT " + columns, rows)
+        except sqlite3.IntegrityError:  # a UID indexed before: its old row (maybe a candidate) is replaced
             self._changed()
-        self.db.executemany(
-            "INSERT OR REPLACE INTO messages (account, folder, uid, message_id, date, refs, passed, "
-            "internaldate, flags, gm_thread_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
+            self.db.executemany("INSERT OR REPLACE " + columns, rows)
         return len(rows)
 
     def add_skipped(self, account: str, skipped: Skipped) -> None:
@@ -359,13 +371,18 @@ class StateStore:
 
     _RECORD = "SELECT record, folder, uid, internaldate, flags, gm_thread_id, message_id, date FROM messages "
 
-    @staticmethod
-    def _message(row: sqlite3.Row | tuple[Any, ...]) -> Message:
+    def _message(self, row: sqlite3.Row | tuple[Any, ...], memo: dict[str, Any] | None = None) -> Message:
         """The full record of a classified candidate, else a stub of the index columns (where the message
-        sits, its id and date): the header and body are read from the server when needed."""
+        sits, its id and date): the header and body are read from the server when needed.
+
+        ``memo`` (stored JSON -> Message) is consulted before decoding and receives what was decoded."""
         record, folder, uid, internaldate, flags, thread, message_id, date = tuple(row)
         if record:
-            return message_from_json(record)
+            if memo is None:
+                return message_from_json(record)
+            msg = self._decoded.get(record) or message_from_json(record)
+            memo[record] = msg
+            return msg
         when = datetime.fromisoformat(internaldate or date)
         return Message(message_id=message_id, subject="", date=when, sender=None, folder=folder, uid=uid,
                        flags=tuple(flags.split()), gm_thread_id=thread, date_source="index")
@@ -373,9 +390,13 @@ class StateStore:
     def messages(self, account: str, *, candidates_only: bool = False) -> list[Message]:
         """Records of an account's active candidates (``candidates_only``) or of every indexed message
         (those not classified as stubs), oldest first."""
-        where = "AND candidate=1 " if candidates_only else ""
+        where = "AND candidate > 0 AND candidate=1 " if candidates_only else ""
         sql = self._RECORD + f"WHERE account=? {where}ORDER BY date"
-        return [self._message(r) for r in self.db.execute(sql, (account,))]
+        memo: dict[str, Any] = {}
+        out = [self._message(r, memo) for r in self.db.execute(sql, (account,))]
+        if candidates_only:
+            self._decoded = memo  # only what the latest read holds: the memo never outgrows the candidates
+        return out
 
     def messages_by_id(self, account: str, message_id: str) -> list[Message]:
         """Every indexed copy of one Message-ID (a message can sit in several folders)."""
@@ -386,7 +407,7 @@ class StateStore:
         """Message-IDs already marked as intro candidates (active, or also dormant)."""
         low = 1 if active_only else 2
         rows = self.db.execute(
-            "SELECT message_id FROM messages WHERE account=? AND candidate BETWEEN 1 AND ?", (account, low))
+            "SELECT message_id FROM messages WHERE account=? AND candidate > 0 AND candidate <= ?", (account, low))
         return {r[0] for r in rows}
 
     _INDEX = "SELECT folder, uid, message_id, date, refs, passed FROM messages "
@@ -404,13 +425,13 @@ class StateStore:
 
     def dormant(self, account: str) -> list[IndexRow]:
         """Index rows of dormant candidates (threads older than the history window when first seen)."""
-        cur = self.db.execute(self._INDEX + "WHERE account=? AND candidate=2", (account,))
+        cur = self.db.execute(self._INDEX + "WHERE account=? AND candidate > 0 AND candidate=2", (account,))
         cur.row_factory = None
         return [self._index_row(r) for r in cur]
 
     def any_dormant(self, account: str, message_ids: Iterable[str]) -> bool:
         """True when any of ``message_ids`` belongs to a dormant candidate (an index lookup per id)."""
-        sql = "SELECT 1 FROM messages WHERE account=? AND message_id=? AND candidate=2 LIMIT 1"
+        sql = "SELECT 1 FROM messages WHERE account=? AND message_id=? AND candidate > 0 AND candidate=2 LIMIT 1"
         return any(self.db.execute(sql, (account, mid)).fetchone() for mid in set(message_ids))
 
     def mark_evaluated(self, account: str, chosen: Iterable[tuple[str, int]],
@@ -421,9 +442,8 @@ class StateStore:
         sleeping = [(account, folder, uid) for folder, uid in dormant]
         self.db.executemany("UPDATE messages SET candidate=1 WHERE account=? AND folder=? AND uid=?", keys)
         self.db.executemany("UPDATE messages SET candidate=2 WHERE account=? AND folder=? AND uid=?", sleeping)
-        rest = self.db.execute(
-            "UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
-        if keys or sleeping or rest.rowcount:
+        self.db.execute("UPDATE messages SET candidate=0 WHERE account=? AND candidate IS NULL", (account,))
+        if keys or sleeping:  # rows marked "not a candidate" change nothing ``cached`` holds
             self._changed()
 
     def wake(self, account: str, keys: Iterable[tuple[str, int]]) -> None:
@@ -437,7 +457,8 @@ class StateStore:
     def unclassified_candidates(self, account: str) -> list[Message]:
         """Active candidates whose bodies have not been fetched and classified yet (stubs: where they sit)."""
         rows = self.db.execute(
-            self._RECORD + "WHERE account=? AND candidate=1 AND label IS NULL ORDER BY folder, uid", (account,))
+            self._RECORD + "WHERE account=? AND candidate > 0 AND candidate=1 AND label IS NULL ORDER BY folder, uid",
+            (account,))
         return [self._message(r) for r in rows]
 
     def save_classification(self, account: str, msg: Message, label: str, classification: str) -> None:
@@ -451,10 +472,23 @@ class StateStore:
     def classifications(self, account: str) -> dict[str, str]:
         """message_id -> classification JSON for every classified candidate."""
         rows = self.db.execute(
-            "SELECT message_id, classification FROM messages WHERE account=? AND classification IS NOT NULL",
+            "SELECT message_id, classification FROM messages "
+            "WHERE account=? AND candidate > 0 AND classification IS NOT NULL",
             (account,),
         )
         return {r[0]: r[1] for r in rows}
+
+    def decoded_classifications(self, account: str, decode: Callable[[str], T]) -> dict[str, T]:
+        """message_id -> ``decode(classification JSON)``, decoding only what changed since the last call."""
+        memo: dict[str, Any] = {}
+        out: dict[str, T] = {}
+        for message_id, text in self.classifications(account).items():
+            value = self._decoded_labels.get(text)
+            if value is None:
+                value = decode(text)
+            memo[text] = out[message_id] = value
+        self._decoded_labels = memo
+        return out
 
     # -- intros -----------------------------------------------------------------------------
     def save_intro(self, account: str, thread_id: str, stage: str, role: str, subject: str,

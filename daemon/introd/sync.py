@@ -207,10 +207,18 @@ def analyse_account(state: StateStore, config: Config, account: AccountConfig, r
     )
     labels = state.cached(
         f"labels {account.name}",
-        lambda: {mid: classification_from_json(js) for mid, js in state.classifications(account.name).items()},
+        lambda: state.decoded_classifications(account.name, classification_from_json),
     )
     user = UserIdentity(addresses=frozenset(account.addresses), name=account.display_name)
-    analyses = analyse_mailbox(messages, labels, user, now, config.timing, control)
+    inputs = (messages, labels, user, config.timing, control)
+    last = state.analysis_memo.get(account.name)
+    if last is not None and _same_inputs(last.inputs, inputs) and now < last.valid_until:
+        # Nothing the analysis reads changed and no day threshold was crossed: the same intros and due
+        # actions (what a quiet pass relies on too), without threading every candidate again.
+        analyses = last.analyses
+    else:
+        analyses = analyse_mailbox(messages, labels, user, now, config.timing, control)
+        state.analysis_memo[account.name] = AnalysisMemo(inputs, analyses, now)  # valid_until set by run_pass
     written: dict[tuple[str, str], object] = {}
     with state.transaction():
         for item in analyses:
@@ -227,6 +235,22 @@ def analyse_account(state: StateStore, config: Config, account: AccountConfig, r
             )
     state.intro_memo.update(written)  # only once committed
     return analyses, {m.message_id: m for m in messages}
+
+
+@dataclass
+class AnalysisMemo:
+    """The last analysis of an account in this process: its inputs (candidate records, labels, user, timing,
+    controls), its result, and until when it holds (the pass's next_check: no day threshold before)."""
+
+    inputs: tuple[object, ...]
+    analyses: list[IntroAnalysis]
+    valid_until: datetime
+
+
+def _same_inputs(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    """The record lists and labels are the very objects StateStore.cached handed out (unchanged rows); the
+    user, timing and controls compare by value."""
+    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
 
 
 def act_folders(special: SpecialFolders, config: Config) -> ActFolders:
@@ -315,6 +339,9 @@ def run_pass(store: MailStore, state: StateStore, config: Config, account: Accou
         control = controls_from_rows(state.controls(account.name), config.reminders.snooze_days)
     report.intros, messages = analyse_account(state, config, account, roles, now, control)
     report.next_check = _next_check(config, report, control, now)
+    memo = state.analysis_memo.get(account.name)
+    if memo is not None and memo.analyses is report.intros:
+        memo.valid_until = min(memo.valid_until, report.next_check) if memo.valid_until > now else report.next_check
     ledger = {e.key: e for e in state.ledger(account.name)}
     user = User(name=account.display_name, addresses=account.addresses)
     plan = plan_actions(report.intros, ledger, messages, user, now,

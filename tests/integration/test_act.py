@@ -465,3 +465,43 @@ def test_mail_indexed_by_a_pass_killed_before_acting_is_not_lost_to_a_quiet_pass
         store.close()
     after = box.run(days_later=0.003).report
     assert after is not None and not after.quiet and after.candidates == 1 and after.bodies_fetched == 1
+
+
+def test_a_pass_reuses_the_analysis_until_a_candidate_or_a_day_threshold_changes_it(box: Box) -> None:
+    """New mail that is not intro-related leaves the candidates untouched: the pass reuses the last analysis
+    (the same objects, equal to a fresh one); a new candidate or the next day threshold recomputes it."""
+    first = box.run().report
+    assert first is not None and first.intros and first.next_check is not None
+    when = box.scenario.now + timedelta(minutes=5)
+    colleague = (f"From: Sam Ortiz <sam@{box.scenario.user.split('@')[1]}>\r\nTo: {box.scenario.user}\r\n"
+                 f"Subject: Lunch?\r\nDate: {email.utils.format_datetime(when)}\r\n"
+                 "Message-ID: <lunch@colleague.example>\r\n\r\nSame place as usual?\r\n").encode()
+    client = box.client()
+    client.append("INBOX", colleague, flags=(), msg_time=when)
+    client.logout()
+    second = box.run(days_later=0.005).report
+    assert second is not None and not second.quiet and second.new_messages == 1 and second.candidates == 0
+    assert second.intros is first.intros  # reused, not recomputed
+    fresh_state = StateStore(box.config.state.path)  # no memory of earlier passes: analyses from scratch
+    try:
+        now = box.scenario.now + timedelta(days=0.005)
+        fresh = run_once(box.config, fresh_state, clock=lambda: now, dry_run=True,
+                         connect=lambda account: ImapStore.connect(account, box.user.password))[0].report
+    finally:
+        fresh_state.close()
+    assert fresh is not None and fresh.intros == second.intros and fresh.intros is not second.intros
+
+    assert second.next_check is not None
+    later = (second.next_check - box.scenario.now) / timedelta(days=1) + 0.001
+    third = box.run(days_later=later).report
+    assert third is not None and not third.quiet and third.intros and third.intros is not first.intros
+
+    intro = (f"From: Ana Costa <ana@costa.example>\r\nTo: {box.scenario.user}, Tom Weber <tom@weber.example>\r\n"
+             f"Subject: Intro: Priya <> Tom\r\nDate: {email.utils.format_datetime(when)}\r\n"
+             "Message-ID: <reuse-intro@costa.example>\r\n\r\nPriya, meet Tom! Tom, meet Priya. Ana\r\n").encode()
+    client = box.client()
+    client.append("INBOX", intro, flags=(), msg_time=when)
+    client.logout()
+    fourth = box.run(days_later=later + 0.001).report
+    assert fourth is not None and fourth.candidates == 1 and fourth.intros is not third.intros
+    assert len(fourth.intros) == len(third.intros) + 1

@@ -178,23 +178,37 @@ def test_schema_1_is_migrated_without_losing_data(tmp_path: Path) -> None:
         state.close()
 
 
-def test_cached_values_follow_every_change_of_the_messages(tmp_path: Path) -> None:
-    """A cached read is reused until a write here, a commit by another connection, or a rollback."""
+def test_cached_values_follow_every_change_of_the_candidates(tmp_path: Path) -> None:
+    """A cached read of the candidates is reused until one is marked, replaced or rolled back here, or
+    another connection commits; indexing new (unevaluated) rows leaves it valid."""
     path = tmp_path / "s.db"
     state, other = StateStore(path), StateStore(path)
     try:
-        count = lambda: state.cached("n", lambda: state.message_count("a"))  # noqa: E731
-        assert count() == 0
+        calls: list[int] = []
+
+        def ids() -> set[str]:
+            def compute() -> set[str]:
+                calls.append(1)
+                return state.candidate_ids("a")
+            return state.cached("ids", compute)
+
+        assert ids() == set()
         state.add_messages("a", idx(msg(1)))
-        assert count() == 1
+        assert ids() == set() and len(calls) == 1  # a new row is not a candidate: no recompute
+        state.mark_evaluated("a", [("INBOX", 1)])
+        assert ids() == {"m1@example.com"}
+        state.add_messages("a", idx(msg(1)))  # the same UID indexed again: its candidate row is replaced
+        assert ids() == set()
         with other.transaction():
             other.add_messages("a", idx(msg(2)))
-        assert count() == 2
+            other.mark_evaluated("a", [("INBOX", 2)])
+        assert ids() == {"m2@example.com"}
         with pytest.raises(RuntimeError), state.transaction():
             state.add_messages("a", idx(msg(3)))
-            assert count() == 3
+            state.mark_evaluated("a", [("INBOX", 3)])
+            assert ids() == {"m2@example.com", "m3@example.com"}
             raise RuntimeError("roll back")
-        assert count() == 2
+        assert ids() == {"m2@example.com"}
     finally:
         state.close()
         other.close()
@@ -260,7 +274,7 @@ def test_schema_2_rows_are_migrated_to_index_columns(tmp_path: Path) -> None:
     db.close()
     state = StateStore(path)
     try:
-        assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert state.messages("work", candidates_only=True) == [evaluated]
         assert state.unevaluated("work") == [
             IndexRow("INBOX", 2, "m2@example.com", WHEN.isoformat(), ("root@x",), True)]
