@@ -417,9 +417,13 @@ class StateStore:
         folder, uid, message_id, date, refs, passed = row
         return IndexRow(folder, uid, message_id, date, tuple(refs.split()) if refs else (), bool(passed))
 
-    def unevaluated(self, account: str) -> list[IndexRow]:
-        """Index rows not yet looked at by candidate selection (new since the last pass), oldest first."""
-        cur = self.db.execute(self._INDEX + "WHERE account=? AND candidate IS NULL ORDER BY date", (account,))
+    def unevaluated(self, account: str, *, selectable_only: bool = False) -> list[IndexRow]:
+        """Index rows not yet looked at by candidate selection (new since the last pass), in no set order.
+
+        ``selectable_only`` leaves out the rows selection could never choose: the prefilter did not pass them
+        and they reference nothing (most of a mailbox's first pass)."""
+        where = " AND (passed=1 OR refs != '')" if selectable_only else ""
+        cur = self.db.execute(self._INDEX + f"WHERE account=? AND candidate IS NULL{where}", (account,))
         cur.row_factory = None  # plain tuples: 100,000 rows on a first pass
         return [self._index_row(r) for r in cur]
 

@@ -155,7 +155,8 @@ def classify_candidates(store: MailStore, state: StateStore, account: AccountCon
     indexed, not fetched, until a new message links into it.
     """
     addresses = frozenset(account.addresses)
-    chosen = select_candidates(state.unevaluated(account.name), state.candidate_ids(account.name))
+    chosen = select_candidates(state.unevaluated(account.name, selectable_only=True),
+                               state.candidate_ids(account.name))
     sleeping: set[tuple[str, int]] = set()
     woken: list[tuple[str, int]] = []
     if history_days and chosen:

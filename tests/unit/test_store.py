@@ -69,7 +69,7 @@ def test_folder_position_round_trip_and_reset(state: StateStore) -> None:
 def test_candidates_are_evaluated_once(state: StateStore) -> None:
     """New rows are unevaluated until marked; chosen ones become candidates, the rest are settled."""
     state.add_messages("work", idx(msg(1), msg(2), msg(3)))
-    assert [r.uid for r in state.unevaluated("work")] == [1, 2, 3]
+    assert sorted(r.uid for r in state.unevaluated("work")) == [1, 2, 3]
     state.mark_evaluated("work", [("INBOX", 2)])
     assert state.unevaluated("work") == []
     assert state.candidate_ids("work") == {"m2@example.com"}
@@ -212,6 +212,15 @@ def test_cached_values_follow_every_change_of_the_candidates(tmp_path: Path) -> 
     finally:
         state.close()
         other.close()
+
+
+def test_selectable_rows_are_the_passed_ones_and_the_ones_with_references(state: StateStore) -> None:
+    """A row the prefilter did not pass and that references nothing can never be chosen: not read back."""
+    state.add_messages("work", idx(msg(1), passed=True))
+    state.add_messages("work", idx(msg(2, refs=("root@x",))))
+    state.add_messages("work", idx(msg(3)))
+    assert sorted(r.uid for r in state.unevaluated("work", selectable_only=True)) == [1, 2]
+    assert sorted(r.uid for r in state.unevaluated("work")) == [1, 2, 3]
 
 
 def test_index_rows_carry_references_and_the_prefilter_verdict(state: StateStore) -> None:
