@@ -158,6 +158,7 @@ _FOLD = re.compile(rb"\r?\n")
 # on an unwanted field, _FIELD cannot match inside it: the lines it spans all start with white space.
 _ANY_FIELD = re.compile(r"\n([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
 _BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of the header section (RFC 5322 2.1)
+_FAST_SPLIT_MAX = 16 * 1024  # header sections are 0.5-2 KB from a HEADER.FIELDS fetch, 2-10 KB in full
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\s]*)\?=")
 _BRACKETED_ID = re.compile(r"<\s*([^<>\s]{1,250})\s*>")
@@ -255,10 +256,13 @@ def _split_header_block(block: bytes) -> dict[str, str]:
     """Unfold the wanted fields of an RFC 5322 header block (section 2.2.3); first occurrence wins.
 
     Fast path: a block that is valid UTF-8 (all ASCII, as nearly every block is) is decoded once and cut into
-    fields by one ``findall``.  Any other block takes _split_header_bytes, which decodes each value on its own
-    (UTF-8, else Latin-1).  Both give the same fields in the same order.
+    fields by one ``findall``.  Any other block, and one of more than _FAST_SPLIT_MAX bytes (thousands of junk
+    fields would each cost a turn of the loop), takes _split_header_bytes, which skips unwanted fields in C and
+    decodes each value on its own (UTF-8, else Latin-1).  Both give the same fields in the same order.
     """
     block = _header_section(block)
+    if len(block) > _FAST_SPLIT_MAX:
+        return _split_header_bytes(block)
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
