@@ -94,6 +94,22 @@ def box(request: pytest.FixtureRequest, dovecot: DovecotServer, mail_user: MailU
     state.close()
 
 
+def deliver(box: Box, raw: bytes, when: datetime) -> None:
+    """APPEND one message to INBOX, as a delivery at ``when`` would leave it (unseen)."""
+    client = box.client()
+    try:
+        client.append("INBOX", raw, flags=(), msg_time=when)
+    finally:
+        client.logout()
+
+
+def unasked_intro(box: Box, message_id: str, when: datetime) -> bytes:
+    """Ana Costa introducing the user to Tom Weber without asking first."""
+    return (f"From: Ana Costa <ana@costa.example>\r\nTo: {box.scenario.user}, Tom Weber <tom@weber.example>\r\n"
+            f"Subject: Intro: Priya <> Tom\r\nDate: {email.utils.format_datetime(when)}\r\n"
+            f"Message-ID: <{message_id}>\r\n\r\nPriya, meet Tom! Tom, meet Priya. Ana\r\n").encode()
+
+
 def folder_messages(client: imapclient.IMAPClient, folder: str) -> dict[int, tuple[bytes, tuple[bytes, ...]]]:
     """UID -> (RFC822 bytes, flags) of every message in ``folder`` (read-only; empty when it is missing)."""
     if not client.folder_exists(folder):
@@ -434,9 +450,7 @@ def test_an_old_intro_is_history_until_someone_writes_in_it(box: Box) -> None:
              f"Subject: Re: Priya <> Marcus\r\nDate: {email.utils.format_datetime(when)}\r\n"
              f"Message-ID: <late-reply@bellventures.example>\r\nIn-Reply-To: {intro_id}\r\n"
              f"References: {intro_id}\r\n\r\nPriya, still keen to talk? Marcus\r\n").encode()
-    client = box.client()
-    client.append("INBOX", reply, flags=(), msg_time=when)
-    client.logout()
+    deliver(box, reply, when)
     woken = box.run(days_later=100.01).report
     assert woken is not None and woken.woken >= 1 and woken.bodies_fetched >= 2
     assert len(woken.intros) == 1
@@ -452,12 +466,7 @@ def test_mail_indexed_by_a_pass_killed_before_acting_is_not_lost_to_a_quiet_pass
     box.run(days_later=0.001)
     assert box.run(days_later=0.002).report.quiet  # type: ignore[union-attr]
     when = box.scenario.now + timedelta(hours=1)
-    intro = (f"From: Ana Costa <ana@costa.example>\r\nTo: {box.scenario.user}, Tom Weber <tom@weber.example>\r\n"
-             f"Subject: Intro: Priya <> Tom\r\nDate: {email.utils.format_datetime(when)}\r\n"
-             "Message-ID: <late-intro@costa.example>\r\n\r\nPriya, meet Tom! Tom, meet Priya. Ana\r\n").encode()
-    client = box.client()
-    client.append("INBOX", intro, flags=(), msg_time=when)
-    client.logout()
+    deliver(box, unasked_intro(box, "late-intro@costa.example", when), when)
     store = ImapStore.connect(box.config.accounts[0], box.user.password)
     try:  # the first step of a pass, then "kill -9"
         sync_folder(store, box.state, "work", "INBOX", "INBOX", frozenset({box.scenario.user}))
@@ -476,9 +485,7 @@ def test_a_pass_reuses_the_analysis_until_a_candidate_or_a_day_threshold_changes
     colleague = (f"From: Sam Ortiz <sam@{box.scenario.user.split('@')[1]}>\r\nTo: {box.scenario.user}\r\n"
                  f"Subject: Lunch?\r\nDate: {email.utils.format_datetime(when)}\r\n"
                  "Message-ID: <lunch@colleague.example>\r\n\r\nSame place as usual?\r\n").encode()
-    client = box.client()
-    client.append("INBOX", colleague, flags=(), msg_time=when)
-    client.logout()
+    deliver(box, colleague, when)
     second = box.run(days_later=0.005).report
     assert second is not None and not second.quiet and second.new_messages == 1 and second.candidates == 0
     assert second.intros is first.intros  # reused, not recomputed
@@ -496,12 +503,7 @@ def test_a_pass_reuses_the_analysis_until_a_candidate_or_a_day_threshold_changes
     third = box.run(days_later=later).report
     assert third is not None and not third.quiet and third.intros and third.intros is not first.intros
 
-    intro = (f"From: Ana Costa <ana@costa.example>\r\nTo: {box.scenario.user}, Tom Weber <tom@weber.example>\r\n"
-             f"Subject: Intro: Priya <> Tom\r\nDate: {email.utils.format_datetime(when)}\r\n"
-             "Message-ID: <reuse-intro@costa.example>\r\n\r\nPriya, meet Tom! Tom, meet Priya. Ana\r\n").encode()
-    client = box.client()
-    client.append("INBOX", intro, flags=(), msg_time=when)
-    client.logout()
+    deliver(box, unasked_intro(box, "reuse-intro@costa.example", when), when)
     fourth = box.run(days_later=later + 0.001).report
     assert fourth is not None and fourth.candidates == 1 and fourth.intros is not third.intros
     assert len(fourth.intros) == len(third.intros) + 1
